@@ -1,0 +1,3 @@
+from mcp_open.cli import main
+
+raise SystemExit(main())

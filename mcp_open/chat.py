@@ -1,0 +1,84 @@
+"""Turning chat turns into a prompt: the GGUF's own Jinja template, or plain text for base models."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from functools import lru_cache
+
+from jinja2 import Template, TemplateError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from mcp_open.errors import InvalidRequestError
+from mcp_open.schemas import ChatMessage
+
+THINK_BLOCK = re.compile(r"<think>(.*?)(?:</think>|$)", re.DOTALL)
+PLAIN_ROLE_NAMES = {"system": "System", "user": "User", "assistant": "Assistant"}
+
+
+def _raise(message: str) -> None:
+    raise TemplateError(message)
+
+
+@lru_cache(maxsize=8)
+def _compile(template: str) -> Template:
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
+    env.globals.update(raise_exception=_raise, strftime_now=lambda fmt: datetime.now().strftime(fmt))
+    return env.from_string(template)
+
+
+def supports_thinking_switch(template: str | None) -> bool:
+    """Whether the template understands enable_thinking (Qwen3 does)."""
+    return bool(template) and "enable_thinking" in str(template)
+
+
+def render_chat(template: str, messages: list[ChatMessage], *, bos: str, eos: str, enable_thinking: bool) -> str:
+    """Render turns with the model's template, ending where the assistant speaks next."""
+    try:
+        return _compile(template).render(
+            messages=[m.model_dump() for m in messages],
+            add_generation_prompt=True,
+            enable_thinking=enable_thinking,
+            bos_token=bos,
+            eos_token=eos,
+        )
+    except TemplateError as exc:
+        raise InvalidRequestError(
+            f"the model's chat template rejected these messages ({exc}); check the roles and their order"
+        ) from exc
+
+
+def render_plain(messages: list[ChatMessage]) -> str:
+    """A transcript a base model continues: a lone user prompt is sent as is."""
+    if len(messages) == 1 and messages[0].role == "user":
+        return messages[0].content
+    if len(messages) == 2 and messages[0].role == "system" and messages[1].role == "user":
+        return f"{messages[0].content}\n\n{messages[1].content}"
+    lines = [f"{PLAIN_ROLE_NAMES[m.role]}: {m.content}" for m in messages]
+    return "\n".join([*lines, "Assistant:"])
+
+
+def build_messages(prompt: str | None, messages: list[ChatMessage] | None, system: str | None) -> list[ChatMessage]:
+    """One list of turns from prompt or messages, with the optional system prompt first."""
+    if (prompt is None) == (messages is None):
+        raise InvalidRequestError(
+            "pass exactly one of 'prompt' (a string) or 'messages' (a list of {role, content} turns)"
+        )
+    turns = [ChatMessage(role="user", content=prompt)] if prompt is not None else list(messages or [])
+    if not turns:
+        raise InvalidRequestError("'messages' is empty; pass at least one {role: 'user', content: ...} turn")
+    if system:
+        if turns[0].role == "system":
+            raise InvalidRequestError("pass the system prompt either as 'system' or as the first message, not both")
+        turns.insert(0, ChatMessage(role="system", content=system))
+    return turns
+
+
+def split_thinking(text: str) -> tuple[str | None, str]:
+    """Separate <think>...</think> reasoning from the answer."""
+    match = THINK_BLOCK.search(text)
+    if not match:
+        return None, text.strip()
+    reasoning = match.group(1).strip()
+    answer = (text[: match.start()] + text[match.end() :]).strip()
+    return reasoning or None, answer

@@ -1,0 +1,372 @@
+"""The llama.cpp seam: load a GGUF, complete (streaming, stoppable), embed in batches. The only llama_cpp user."""
+
+from __future__ import annotations
+
+import codecs
+import ctypes
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from mcp_open.errors import ModelLoadError
+
+log = logging.getLogger(__name__)
+
+FinishReason = Literal["stop", "length"]
+ProgressFn = Callable[[int, int], None]
+StopFn = Callable[[], bool]
+
+POOLING = {"none": 0, "mean": 1, "cls": 2, "last": 3, "rank": 4}
+KV_TYPES = {"f16": 1, "q8_0": 8, "q4_0": 2}  # ggml_type values
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """How to load one model."""
+
+    n_ctx: int
+    n_gpu_layers: int = 0
+    n_threads: int | None = None
+    flash_attn: bool = False
+    kv_cache_type: str = "f16"
+    main_gpu: int = 0
+    tensor_split: list[float] | None = None
+    embedding: bool = False
+    pooling: str | None = None
+    verbose: bool = False
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """Sampler settings for one completion."""
+
+    temperature: float = 0.7
+    top_p: float = 0.8
+    top_k: int = 20
+    min_p: float = 0.0
+    repeat_penalty: float = 1.0
+    seed: int | None = None
+
+
+@dataclass
+class Completion:
+    """What one completion produced."""
+
+    text: str
+    completion_tokens: int
+    prompt_tokens: int
+    cached_tokens: int
+    finish_reason: FinishReason
+    prompt_seconds: float
+    decode_seconds: float
+    token_ids: list[int] = field(default_factory=list)
+    matched_stop: str | None = None
+
+
+class Cancelled(Exception):
+    """The caller asked the decoder to stop."""
+
+
+def build_features() -> dict[str, object]:
+    """What this llama.cpp build can do (GPU offload, backends)."""
+    import llama_cpp
+
+    system_info = llama_cpp.llama_print_system_info().decode("utf-8", "replace").strip()
+    return {
+        "llama_cpp_python": llama_cpp.__version__,
+        "gpu_offload": bool(llama_cpp.llama_supports_gpu_offload()),
+        "max_devices": int(llama_cpp.llama_max_devices()),
+        "system_info": system_info,
+    }
+
+
+def supports_gpu_offload() -> bool:
+    """Whether this llama.cpp build can put layers on a GPU."""
+    import llama_cpp
+
+    return bool(llama_cpp.llama_supports_gpu_offload())
+
+
+def set_native_logging(verbose: bool) -> None:
+    """Route llama.cpp's native logs to stderr, errors only unless verbose."""
+    from llama_cpp import _logger
+
+    _logger.set_verbose(verbose)
+
+
+class LlamaEngine:
+    """One loaded llama.cpp model and context; not thread-safe (callers hold a lock)."""
+
+    def __init__(self, path: str, config: EngineConfig) -> None:
+        import llama_cpp
+
+        self._llama_cpp = llama_cpp
+        self.path = path
+        self.config = config
+        set_native_logging(config.verbose)
+        kwargs: dict[str, object] = {
+            "n_ctx": config.n_ctx,
+            "n_gpu_layers": config.n_gpu_layers,
+            "n_threads": config.n_threads,
+            "flash_attn": config.flash_attn,
+            "main_gpu": config.main_gpu,
+            "tensor_split": config.tensor_split,
+            "embedding": config.embedding,
+            "verbose": config.verbose,
+            "type_k": KV_TYPES[config.kv_cache_type],
+            "type_v": KV_TYPES[config.kv_cache_type],
+        }
+        if config.embedding:
+            # Each text must fit one physical batch for pooled embeddings.
+            kwargs.update(n_batch=config.n_ctx, n_ubatch=config.n_ctx)
+            if config.pooling:
+                kwargs["pooling_type"] = POOLING[config.pooling]
+        try:
+            self._llama = llama_cpp.Llama(model_path=path, **kwargs)  # type: ignore[arg-type]
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise ModelLoadError(
+                f"llama.cpp could not load {path}: {exc}. Check that it is a complete GGUF file for a model "
+                "architecture this llama-cpp-python supports (see `mcp-open models info PATH`)."
+            ) from exc
+        self._vocab = self._llama._model.vocab
+
+    @property
+    def n_ctx(self) -> int:
+        """Context window in tokens."""
+        return int(self._llama.n_ctx())
+
+    @property
+    def n_embd(self) -> int:
+        """Embedding width."""
+        return int(self._llama.n_embd())
+
+    @property
+    def n_layers(self) -> int:
+        """Transformer blocks in the model."""
+        return int(self._llama_cpp.llama_model_n_layer(self._llama.model))
+
+    @property
+    def chat_template(self) -> str | None:
+        """The Jinja chat template stored in the GGUF, if any."""
+        return self._llama.metadata.get("tokenizer.chat_template") or None
+
+    @property
+    def metadata(self) -> dict[str, str]:
+        """GGUF metadata as llama.cpp reports it."""
+        return dict(self._llama.metadata)
+
+    def token_text(self, token: int) -> str:
+        """The text of one special token (e.g. BOS) for chat templates."""
+        if token < 0:
+            return ""
+        return self._llama._model.token_get_text(token)
+
+    @property
+    def bos_text(self) -> str:
+        """Text of the BOS token."""
+        return self.token_text(self._llama.token_bos())
+
+    @property
+    def eos_text(self) -> str:
+        """Text of the EOS token."""
+        return self.token_text(self._llama.token_eos())
+
+    def tokenize(self, text: str, *, add_special: bool = True, parse_special: bool = False) -> list[int]:
+        """Tokens of text; add_special adds BOS/EOS as the vocabulary asks."""
+        return list(self._llama.tokenize(text.encode("utf-8"), add_bos=add_special, special=parse_special))
+
+    def detokenize(self, tokens: Sequence[int]) -> str:
+        """Text of tokens."""
+        return self._llama.detokenize(list(tokens)).decode("utf-8", "replace")
+
+    def complete(
+        self,
+        prompt_tokens: list[int],
+        *,
+        max_tokens: int,
+        sampling: Sampling,
+        stop: Sequence[str] = (),
+        on_prompt: ProgressFn | None = None,
+        on_token: ProgressFn | None = None,
+        should_stop: StopFn | None = None,
+    ) -> Completion:
+        """Decode up to max_tokens after the prompt; raises Cancelled when should_stop says so."""
+        should_stop = should_stop or (lambda: False)
+        start = time.perf_counter()
+        cached = self._prefill(prompt_tokens, on_prompt, should_stop)
+        prompt_done = time.perf_counter()
+        text, ids, reason, first_token_at, matched = self._decode(
+            prompt_tokens, max_tokens, sampling, stop, on_token, should_stop
+        )
+        end = time.perf_counter()
+        prompt_seconds = (first_token_at or end) - start
+        return Completion(
+            text=text,
+            completion_tokens=len(ids),
+            prompt_tokens=len(prompt_tokens),
+            cached_tokens=cached,
+            finish_reason=reason,
+            prompt_seconds=max(prompt_seconds, prompt_done - start),
+            decode_seconds=end - (first_token_at or end),
+            token_ids=ids,
+            matched_stop=matched,
+        )
+
+    def _prefill(self, tokens: list[int], on_prompt: ProgressFn | None, should_stop: StopFn) -> int:
+        """Evaluate all but the last prompt token in batches, reusing the cached prefix; returns tokens reused."""
+        llama = self._llama
+        reused = _common_prefix(llama._input_ids.tolist(), tokens)
+        # generate() replays the last prompt token itself to get fresh logits.
+        reused = min(reused, len(tokens) - 1)
+        if reused < llama.n_tokens:
+            if not llama._ctx.kv_cache_seq_rm(-1, reused, -1):
+                reused = 0
+                llama.reset()
+                llama._ctx.kv_cache_clear()
+            llama.n_tokens = reused
+        todo = tokens[reused : len(tokens) - 1]
+        total = len(tokens)
+        for i in range(0, len(todo), llama.n_batch):
+            if should_stop():
+                raise Cancelled
+            llama.eval(todo[i : i + llama.n_batch])
+            if on_prompt:
+                on_prompt(reused + i + len(todo[i : i + llama.n_batch]), total)
+        return reused
+
+    def _decode(
+        self,
+        prompt_tokens: list[int],
+        max_tokens: int,
+        sampling: Sampling,
+        stop: Sequence[str],
+        on_token: ProgressFn | None,
+        should_stop: StopFn,
+    ) -> tuple[str, list[int], FinishReason, float | None, str | None]:
+        """Sample tokens until end-of-generation, a stop string or max_tokens."""
+        llama = self._llama
+        llama.set_seed(sampling.seed if sampling.seed is not None else random.randrange(2**31))
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        text = ""
+        ids: list[int] = []
+        first_token_at: float | None = None
+        stream = llama.generate(
+            prompt_tokens,
+            top_k=sampling.top_k,
+            top_p=sampling.top_p,
+            min_p=sampling.min_p,
+            temp=sampling.temperature,
+            repeat_penalty=sampling.repeat_penalty,
+            reset=True,
+        )
+        reason: FinishReason = "length"
+        matched: str | None = None
+        for token in stream:
+            if first_token_at is None:
+                first_token_at = time.perf_counter()
+            if self._llama_cpp.llama_vocab_is_eog(self._vocab, token):
+                reason = "stop"
+                break
+            ids.append(token)
+            seen = len(text)
+            text += decoder.decode(self._piece(token))
+            hit = _find_stop(text, stop, seen)
+            if hit is not None:
+                matched = next(s for s in stop if s and text.startswith(s, hit))
+                text, reason = text[:hit], "stop"
+                break
+            if on_token:
+                on_token(len(ids), max_tokens)
+            if len(ids) >= max_tokens:
+                break
+            if should_stop():
+                stream.close()
+                raise Cancelled
+        stream.close()
+        return text + decoder.decode(b"", final=True), ids, reason, first_token_at, matched
+
+    def _piece(self, token: int) -> bytes:
+        """Bytes of one token as generated text (control tokens render as nothing)."""
+        size = 64
+        while True:
+            buf = ctypes.create_string_buffer(size)
+            n = self._llama_cpp.llama_token_to_piece(self._vocab, token, buf, size, 0, False)
+            if n >= 0:
+                return buf.raw[:n]
+            size = -n
+
+    def embed(
+        self,
+        token_lists: Sequence[list[int]],
+        *,
+        on_batch: ProgressFn | None = None,
+        should_stop: StopFn | None = None,
+    ) -> np.ndarray:
+        """Pooled embeddings, one row per token list, packing as many lists into each batch as fit."""
+        llama = self._llama
+        if not self.config.embedding:
+            raise ModelLoadError("this model was loaded for generation, not embeddings")
+        n_batch = llama.n_batch
+        n_seq_max = int(llama.context_params.n_seq_max)
+        out = np.zeros((len(token_lists), self.n_embd), dtype=np.float32)
+        batch: list[int] = []
+        used = 0
+        for index, tokens in enumerate(token_lists):
+            if batch and (used + len(tokens) > n_batch or len(batch) >= n_seq_max):
+                self._embed_batch(token_lists, batch, out)
+                if on_batch:
+                    on_batch(index, len(token_lists))
+                if should_stop and should_stop():
+                    raise Cancelled
+                batch, used = [], 0
+            batch.append(index)
+            used += len(tokens)
+        if batch:
+            self._embed_batch(token_lists, batch, out)
+        if on_batch:
+            on_batch(len(token_lists), len(token_lists))
+        return out
+
+    def _embed_batch(self, token_lists: Sequence[list[int]], indexes: list[int], out: np.ndarray) -> None:
+        """Decode one packed batch and read each sequence's pooled vector."""
+        llama = self._llama
+        llama._batch.reset()
+        for seq_id, index in enumerate(indexes):
+            llama._batch.add_sequence(token_lists[index], seq_id, True)
+        llama._ctx.kv_cache_clear()
+        llama._ctx.decode(llama._batch)
+        width = self.n_embd
+        for seq_id, index in enumerate(indexes):
+            ptr = self._llama_cpp.llama_get_embeddings_seq(llama._ctx.ctx, seq_id)
+            if not ptr:
+                raise ModelLoadError(
+                    "llama.cpp returned no pooled embedding; the model's pooling type is 'none'. "
+                    "Use an embedding model such as qwen3-embedding-0.6b."
+                )
+            out[index] = np.ctypeslib.as_array(ptr, shape=(width,))
+        llama._batch.reset()
+
+    def close(self) -> None:
+        """Free the model and context now rather than at garbage collection."""
+        self._llama.close()
+
+
+def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+    """Length of the shared prefix of two token lists."""
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def _find_stop(text: str, stop: Sequence[str], seen: int) -> int | None:
+    """Where the earliest stop string starts, looking only at matches that end after text[:seen]."""
+    found = [i for s in stop if s and (i := text.find(s, max(0, seen - len(s) + 1))) >= 0]
+    return min(found) if found else None

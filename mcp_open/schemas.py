@@ -1,0 +1,131 @@
+"""Request and result shapes shared by the service and the MCP tools."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Role = Literal["system", "user", "assistant"]
+Formality = Literal["default", "less", "more", "prefer_less", "prefer_more"]
+FinishReason = Literal["stop", "length"]
+
+
+class ChatMessage(BaseModel):
+    """One chat turn."""
+
+    role: Role = Field(description="Who speaks: system, user or assistant.")
+    content: str = Field(description="What they say.")
+
+
+class GenerateRequest(BaseModel):
+    """What generate needs."""
+
+    prompt: str | None = None
+    messages: list[ChatMessage] | None = None
+    system: str | None = None
+    max_tokens: int = 512
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int = 20
+    min_p: float = 0.0
+    repeat_penalty: float = 1.0
+    seed: int | None = None
+    stop: list[str] = Field(default_factory=list)
+    thinking: bool = False
+
+
+class Usage(BaseModel):
+    """Token counts and timings of one call."""
+
+    prompt_tokens: int = Field(description="Tokens in the prompt as the model saw it.")
+    completion_tokens: int = Field(description="Tokens generated (never more than max_tokens).")
+    total_tokens: int = Field(description="prompt_tokens + completion_tokens.")
+    cached_prompt_tokens: int = Field(0, description="Prompt tokens reused from the KV cache (shared prefix).")
+    prompt_seconds: float = Field(description="Time to first token: queue excluded, prompt processing included.")
+    seconds: float = Field(description="Wall time of the model work (prompt plus decoding).")
+    tokens_per_second: float = Field(description="Decoding speed: completion tokens per decoding second.")
+
+
+class GenerateResult(BaseModel):
+    """What generate returns."""
+
+    text: str = Field(description="The answer (reasoning excluded).")
+    reasoning: str | None = Field(None, description="The model's thinking, when thinking was on.")
+    finish_reason: FinishReason = Field(description="stop: the model finished or hit a stop string; length: budget.")
+    usage: Usage
+    model: str = Field(description="The model that answered.")
+
+
+class TranslateRequest(BaseModel):
+    """What translate needs."""
+
+    texts: list[str]
+    target_lang: str
+    source_lang: str | None = None
+    context: str | None = None
+    formality: Formality = "default"
+
+
+class Translation(BaseModel):
+    """One translated text."""
+
+    text: str = Field(description="The translation, formatting kept.")
+    detected_source_lang: str | None = Field(description="The source language used (given or detected).")
+
+
+class TranslateResult(BaseModel):
+    """What translate returns."""
+
+    translations: list[Translation] = Field(description="One per input text, in order.")
+    target_lang: str = Field(description="The normalised target language code.")
+    usage: Usage
+    model: str
+
+
+class EmbedUsage(BaseModel):
+    """Token counts and timing of an embedding call."""
+
+    prompt_tokens: int
+    seconds: float
+    texts_per_second: float
+
+
+class EmbedResult(BaseModel):
+    """What embed returns."""
+
+    embeddings: list[list[float]] = Field(description="One vector per input text, in order.")
+    dimensions: int
+    truncated: list[int] = Field(description="Indexes of texts cut to fit the context (truncate=true).")
+    usage: EmbedUsage
+    model: str
+
+
+class RankedDocument(BaseModel):
+    """One document's place in a ranking."""
+
+    index: int = Field(description="Position of the document in the input list.")
+    score: float = Field(description="Cosine similarity to the query, -1 to 1.")
+    text: str = Field(description="The document's start, for orientation.")
+
+
+class RankResult(BaseModel):
+    """What rank returns."""
+
+    results: list[RankedDocument] = Field(description="Best match first.")
+    usage: EmbedUsage
+    model: str
+
+
+class LanguageInfo(BaseModel):
+    """A supported language."""
+
+    code: str
+    name: str
+    native: str
+
+
+class LanguagesResult(BaseModel):
+    """What languages returns."""
+
+    languages: list[LanguageInfo]

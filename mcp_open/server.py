@@ -1,0 +1,232 @@
+"""MCP wiring: the server, its lifespan, thin tools and the info resource. The only module that imports mcp."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Annotated, TypeVar
+
+import anyio
+from mcp.server import MCPServer
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import Field
+
+from mcp_open import __version__, tool_docs
+from mcp_open.calls import CallContext, ProgressState
+from mcp_open.engine import Cancelled
+from mcp_open.errors import McpOpenError
+from mcp_open.httpserve import auth_options
+from mcp_open.schemas import (
+    ChatMessage,
+    EmbedResult,
+    Formality,
+    GenerateRequest,
+    GenerateResult,
+    LanguagesResult,
+    RankResult,
+    TranslateRequest,
+    TranslateResult,
+)
+from mcp_open.service import Service
+from mcp_open.settings import Settings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+PROGRESS_TICK_SECONDS = 0.1  # at most ten notifications a second
+HEARTBEAT_SECONDS = 1.0  # at least one a second, so client timeouts that reset on progress never fire
+KEEP_ALIVE_CHECK_SECONDS = 15.0
+
+
+@dataclass
+class AppState:
+    """What the lifespan hands to every request."""
+
+    service: Service
+
+
+async def _pump_progress(ctx: Context, state: ProgressState) -> None:
+    """Send progress when it changes (at most 10/s) and a heartbeat at least once a second."""
+    sent_version = -1
+    last_sent = time.monotonic()
+    while True:
+        await anyio.sleep(PROGRESS_TICK_SECONDS)
+        version, progress, total, message = state.snapshot()
+        now = time.monotonic()
+        if version != sent_version:
+            sent_version = version
+        elif now - last_sent >= HEARTBEAT_SECONDS:
+            progress, total, message = state.heartbeat()
+        else:
+            continue
+        await ctx.report_progress(progress, total, message)
+        last_sent = now
+
+
+async def _keep_alive_loop(service: Service) -> None:
+    """Unload models idle past --keep-alive."""
+    minutes = service.settings.keep_alive or 0
+    period = min(KEEP_ALIVE_CHECK_SECONDS, max(minutes * 60 / 4, 0.05))
+    while True:
+        await anyio.sleep(period)
+        for role in service.unload_idle():
+            log.info("unloaded the idle %s model", role)
+
+
+def build_server(settings: Settings, service: Service | None = None) -> MCPServer:
+    """The MCP server over one service; nothing loads until a tool needs a model."""
+    service = service or Service(settings)
+
+    @asynccontextmanager
+    async def lifespan(_server: MCPServer) -> AsyncIterator[AppState]:
+        async with anyio.create_task_group() as tg:
+            if settings.keep_alive is not None:
+                tg.start_soon(_keep_alive_loop, service)
+            try:
+                yield AppState(service)
+            finally:
+                tg.cancel_scope.cancel()
+                service.close()
+
+    mcp = MCPServer(
+        "mcp-open",
+        version=__version__,
+        instructions=tool_docs.SERVER_INSTRUCTIONS,
+        lifespan=lifespan,
+        **auth_options(settings),
+    )
+
+    async def run_call(ctx: Context, work: Callable[[CallContext], Awaitable[T]]) -> T:
+        """Run one call with progress, the timeout and errors turned into tool errors."""
+        call = CallContext()
+        failure: BaseException | None = None
+        result: T | None = None
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(_pump_progress, ctx, call.progress)
+            try:
+                with anyio.fail_after(settings.timeout):
+                    result = await work(call)
+            except (McpOpenError, TimeoutError, Cancelled) as exc:
+                failure = exc
+            finally:
+                tg.cancel_scope.cancel()
+        if failure is not None:
+            raise ToolError(_explain(failure, settings))
+        assert result is not None
+        return result
+
+    @mcp.tool(name="generate", description=tool_docs.GENERATE, annotations=tool_docs.READ_ONLY)
+    async def generate(
+        ctx: Context,
+        prompt: Annotated[str | None, Field(description="The user's request. Give this or `messages`.")] = None,
+        messages: Annotated[
+            list[ChatMessage] | None, Field(description="Chat turns, oldest first. Give this or `prompt`.")
+        ] = None,
+        system: Annotated[str | None, Field(description="System prompt: role, rules, output format.")] = None,
+        max_tokens: Annotated[int, Field(ge=1, le=262_144, description="Most tokens to generate.")] = 512,
+        temperature: Annotated[
+            float | None, Field(ge=0, le=2, description="Randomness; 0 is greedy. Default 0.7 (0.6 thinking).")
+        ] = None,
+        top_p: Annotated[float | None, Field(gt=0, le=1, description="Nucleus sampling. Default 0.8.")] = None,
+        top_k: Annotated[int, Field(ge=0, le=1000, description="Sample from the k likeliest tokens.")] = 20,
+        min_p: Annotated[float, Field(ge=0, le=1, description="Drop tokens below this share of the top.")] = 0.0,
+        repeat_penalty: Annotated[float, Field(ge=0.5, le=2, description="Above 1 discourages repeats.")] = 1.0,
+        seed: Annotated[int | None, Field(ge=0, description="Fix for repeatable sampling.")] = None,
+        stop: Annotated[list[str] | None, Field(max_length=16, description="Stop before any of these.")] = None,
+        thinking: Annotated[bool, Field(description="Let Qwen3 reason before answering.")] = False,
+    ) -> GenerateResult:
+        """Generate text."""
+        req = GenerateRequest(
+            prompt=prompt,
+            messages=messages,
+            system=system,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            top_p=top_p,
+            top_k=top_k,
+            min_p=min_p,
+            repeat_penalty=repeat_penalty,
+            seed=seed,
+            stop=stop or [],
+            thinking=thinking,
+        )
+        return await run_call(ctx, lambda call: service.generate(req, call))
+
+    @mcp.tool(name="translate", description=tool_docs.TRANSLATE, annotations=tool_docs.READ_ONLY_IDEMPOTENT)
+    async def translate(
+        ctx: Context,
+        text: Annotated[str | list[str], Field(description="A text, or a list of texts translated one by one.")],
+        target_lang: Annotated[str, Field(description="Target language code, e.g. de, fr, ja, pt-BR, en-GB.")],
+        source_lang: Annotated[str | None, Field(description="Source language code; detected if omitted.")] = None,
+        context: Annotated[str | None, Field(description="Background that helps; it is not translated.")] = None,
+        formality: Annotated[Formality, Field(description="Register of the translation.")] = "default",
+    ) -> TranslateResult:
+        """Translate text."""
+        req = TranslateRequest(
+            texts=[text] if isinstance(text, str) else text,
+            target_lang=target_lang,
+            source_lang=source_lang,
+            context=context,
+            formality=formality,
+        )
+        return await run_call(ctx, lambda call: service.translate(req, call))
+
+    @mcp.tool(name="embed", description=tool_docs.EMBED, annotations=tool_docs.READ_ONLY_IDEMPOTENT)
+    async def embed(
+        ctx: Context,
+        texts: Annotated[str | list[str], Field(description="A text or a list of texts.")],
+        normalize: Annotated[bool, Field(description="Scale vectors to unit length.")] = True,
+        dimensions: Annotated[int | None, Field(ge=1, description="Keep only the first N components.")] = None,
+        truncate: Annotated[bool, Field(description="Cut over-long texts instead of failing.")] = False,
+    ) -> EmbedResult:
+        """Embed texts."""
+        items = [texts] if isinstance(texts, str) else texts
+        return await run_call(
+            ctx,
+            lambda call: service.embed(items, normalize=normalize, dimensions=dimensions, truncate=truncate, call=call),
+        )
+
+    @mcp.tool(name="rank", description=tool_docs.RANK, annotations=tool_docs.READ_ONLY_IDEMPOTENT)
+    async def rank(
+        ctx: Context,
+        query: Annotated[str, Field(description="What you are looking for.")],
+        documents: Annotated[list[str], Field(description="Candidate texts to rank.")],
+        top_k: Annotated[int, Field(ge=1, le=10_000, description="How many of the best to return.")] = 5,
+        instruction: Annotated[
+            str | None, Field(description="Task for instruction-aware embedders (Qwen3-Embedding).")
+        ] = None,
+    ) -> RankResult:
+        """Rank documents against a query."""
+        return await run_call(
+            ctx,
+            lambda call: service.rank(query, documents, top_k=top_k, instruction=instruction, call=call),
+        )
+
+    @mcp.tool(name="languages", description=tool_docs.LANGUAGES, annotations=tool_docs.READ_ONLY_IDEMPOTENT)
+    def languages() -> LanguagesResult:
+        """List languages."""
+        return service.languages()
+
+    @mcp.resource("mcp-open://info", name="server-info", mime_type="application/json")
+    def server_info() -> str:
+        """Version, llama.cpp build features and each model's state."""
+        return json.dumps(service.info(), indent=2)
+
+    return mcp
+
+
+def _explain(failure: BaseException, settings: Settings) -> str:
+    """The user-facing text of a failed call."""
+    if isinstance(failure, TimeoutError):
+        return (
+            f"the call ran past the server's --timeout of {settings.timeout:g} s and was stopped; the model is free "
+            "again. Ask for less (fewer max_tokens, shorter input) or restart the server with a larger --timeout."
+        )
+    if isinstance(failure, Cancelled):
+        return "the call was cancelled"
+    return str(failure)

@@ -1,0 +1,84 @@
+"""The one settings class: defaults < MCP_OPEN_* environment < command-line flags."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from mcp_open.gpu import GpuLayers, parse_gpu_layers
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+KvCacheType = Literal["f16", "q8_0", "q4_0"]
+Transport = Literal["stdio", "http"]
+
+
+class Settings(BaseSettings):
+    """Everything `mcp-open serve` can be told, each field also an MCP_OPEN_* variable."""
+
+    model_config = SettingsConfigDict(env_prefix="MCP_OPEN_", extra="ignore")
+
+    model: str = Field(
+        "qwen3-4b",
+        description="Generation model: a local .gguf path, a catalog alias (qwen3-4b, qwen3-8b:Q8_0, starter) "
+        "or a hub spec owner/repo[:QUANT].",
+    )
+    embed_model: str = Field(
+        "qwen3-embedding-0.6b",
+        description="Embedding model, in the same forms as --model.",
+    )
+    translate_model: str | None = Field(
+        None, description="Model for translate; defaults to the generation model (same instance)."
+    )
+    ctx: int = Field(8192, ge=256, le=1_048_576, description="Context length in tokens (capped at the model's own).")
+    gpu_layers: GpuLayers = Field(
+        "auto", description="Layers to offload to the GPU: a number, 'all' or 'auto' (all that fit)."
+    )
+    threads: int | None = Field(None, ge=1, le=1024, description="CPU threads for decoding (default: half the cores).")
+    flash_attn: bool = Field(False, description="Use flash attention (GPU builds).")
+    kv_cache_type: KvCacheType = Field("f16", description="KV cache element type: f16, q8_0 or q4_0.")
+    main_gpu: int = Field(0, ge=0, le=64, description="GPU that holds the model when not split.")
+    tensor_split: Annotated[list[float] | None, NoDecode] = Field(
+        None, description="Share of the model per GPU, comma separated (e.g. 3,1)."
+    )
+    keep_alive: float | None = Field(
+        None, gt=0, description="Unload a model after this many idle minutes; the next call reloads it."
+    )
+    max_tokens: int = Field(4096, ge=1, le=262_144, description="Most tokens one call may ask to generate.")
+    max_queue: int = Field(16, ge=0, le=10_000, description="Calls that may wait per model before 'busy'.")
+    timeout: float | None = Field(
+        900.0, gt=0, description="Seconds one tool call may run before it is stopped (unset: no limit)."
+    )
+    transport: Transport = Field("stdio", description="stdio (for desktop clients) or http (streamable HTTP).")
+    host: str = Field("127.0.0.1", description="HTTP bind address.")
+    port: int = Field(8000, ge=0, le=65535, description="HTTP port.")
+    auth_token: str | None = Field(None, description="Bearer token HTTP clients must send.", repr=False)
+    verbose: bool = Field(False, description="Log our steps and llama.cpp's native logs to stderr.")
+
+    @field_validator("gpu_layers", mode="before")
+    @classmethod
+    def _parse_gpu_layers(cls, value: object) -> GpuLayers:
+        return parse_gpu_layers(value)
+
+    @field_validator("tensor_split", mode="before")
+    @classmethod
+    def _parse_tensor_split(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [float(part) for part in value.split(",") if part.strip()] or None
+        return value
+
+    @model_validator(mode="after")
+    def _check_http_auth(self) -> Settings:
+        if self.transport == "http" and self.host not in LOOPBACK_HOSTS and not self.auth_token:
+            raise ValueError(
+                f"refusing to serve HTTP on {self.host} without a bearer token: anyone who can reach it could "
+                "use your GPU. Set --auth-token (or MCP_OPEN_AUTH_TOKEN), or bind --host 127.0.0.1."
+            )
+        return self
+
+    @property
+    def translation_model(self) -> str:
+        """The spec translate uses."""
+        return self.translate_model or self.model

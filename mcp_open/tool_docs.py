@@ -1,0 +1,43 @@
+"""Tool metadata as data: names, descriptions an agent can act on, annotations."""
+
+from __future__ import annotations
+
+from mcp_types import ToolAnnotations
+
+SERVER_INSTRUCTIONS = (
+    "mcp-open runs an open model (Qwen by default) on this machine. Delegate routine work to it to save "
+    "money: drafting, rewriting, summarising and extraction with `generate`; translation with `translate`; "
+    "semantic search with `rank` (returns the best matching documents, not vectors) or `embed` when you "
+    "really need vectors. Long calls report progress; cancelling a call stops the model at once."
+)
+
+GENERATE = (
+    "Generate text with the local model. Give either `prompt` (one user message) or `messages` (chat turns "
+    "with role system/user/assistant), optionally a `system` prompt. Good for drafting, rewriting, "
+    "summarising, classification and extraction that do not need a frontier model. `thinking` (Qwen3) lets "
+    "the model reason first; the reasoning comes back in `reasoning`, the answer in `text`. `max_tokens` "
+    "bounds the output; usage reports tokens and speed."
+)
+TRANSLATE = (
+    "Translate text with the local model. `text` is a string or a list of strings (one translation each, in "
+    "order). `target_lang` is a language code such as de, fr, ja, pt-BR, en-GB, zh-Hant (see the "
+    "`languages` tool); `source_lang` is detected when omitted and the detected code is reported. `context` "
+    "helps with ambiguity and is not translated. `formality`: default, more, less, prefer_more, "
+    "prefer_less. Line breaks and markdown are kept; the output is only the translation."
+)
+EMBED = (
+    "Embed texts as vectors with the local embedding model (one vector per text, in order). Prefer `rank` "
+    "for search: vectors are long and rarely useful in a conversation. `dimensions` truncates vectors "
+    "(Matryoshka) and renormalises; `truncate` cuts texts longer than the model's context instead of failing."
+)
+RANK = (
+    "Rank `documents` by meaning against a `query` on the server, with the local embedding model, and return "
+    "the `top_k` best as {index, score, text snippet}. Use this instead of pulling raw embeddings into the "
+    "conversation: semantic search, deduplication, picking the relevant files or passages."
+)
+LANGUAGES = "List the language codes `translate` accepts, with English and native names."
+
+READ_ONLY = ToolAnnotations(readOnlyHint=True, destructiveHint=False, openWorldHint=False, idempotentHint=False)
+READ_ONLY_IDEMPOTENT = ToolAnnotations(
+    readOnlyHint=True, destructiveHint=False, openWorldHint=False, idempotentHint=True
+)

@@ -1,0 +1,229 @@
+"""Translation on a loaded model: segmenting, prompts for chat and base models, clean output."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from mcp_open.calls import CallContext
+from mcp_open.chat import render_chat, split_thinking
+from mcp_open.engine import Completion, LlamaEngine, Sampling
+from mcp_open.errors import InvalidRequestError
+from mcp_open.languages import Language
+from mcp_open.schemas import ChatMessage
+
+ProgressHook = Callable[[int, int], None]
+
+# Greedy decoding: translation wants the most likely rendering, not variety.
+TRANSLATION_SAMPLING = Sampling(temperature=0.0, top_k=1, top_p=1.0, min_p=0.0, repeat_penalty=1.0, seed=0)
+PARAGRAPH_BREAK = re.compile(r"(\n[ \t]*\n\s*)")
+MARKDOWN_PREFIX = re.compile(r"^(\s*(?:#{1,6}\s+|[-*+]\s+(?:\[[ xX]\]\s+)?|\d+[.)]\s+|>\s*)*)(.*?)(\s*)$", re.DOTALL)
+PREAMBLE = re.compile(r"^(?:here(?:'s| is) (?:the |your )?translation[^:\n]*:|translation:)\s*", re.IGNORECASE)
+QUOTE_PAIRS = (('"', '"'), ("“", "”"), ("«", "»"), ("'", "'"), ("„", "“"))
+
+FORMALITY_INSTRUCTIONS = {
+    "default": "",
+    "more": " Use a formal register (for example formal 'you': vous, Sie, usted).",
+    "less": " Use an informal register (for example informal 'you': tu, du, tú).",
+    "prefer_more": " Prefer a formal register where the language distinguishes one.",
+    "prefer_less": " Prefer an informal register where the language distinguishes one.",
+}
+
+# The same two phrases in every language: few-shot pairs for base models in any direction.
+EXAMPLES: dict[str, tuple[str, str]] = {
+    "ar": ("صباح الخير.", "شكرا جزيلا لك."),
+    "bg": ("Добро утро.", "Благодаря ви много."),
+    "cs": ("Dobré ráno.", "Děkuji vám mockrát."),
+    "da": ("Godmorgen.", "Mange tak."),
+    "de": ("Guten Morgen.", "Vielen Dank."),
+    "el": ("Καλημέρα.", "Σας ευχαριστώ πολύ."),
+    "en": ("Good morning.", "Thank you very much."),
+    "es": ("Buenos días.", "Muchas gracias."),
+    "et": ("Tere hommikust.", "Suur aitäh."),
+    "fi": ("Hyvää huomenta.", "Kiitos paljon."),
+    "fr": ("Bonjour.", "Merci beaucoup."),
+    "he": ("בוקר טוב.", "תודה רבה."),
+    "hi": ("सुप्रभात।", "बहुत धन्यवाद।"),
+    "hu": ("Jó reggelt.", "Köszönöm szépen."),
+    "id": ("Selamat pagi.", "Terima kasih banyak."),
+    "it": ("Buongiorno.", "Grazie mille."),
+    "ja": ("おはようございます。", "どうもありがとうございます。"),
+    "ko": ("좋은 아침입니다.", "대단히 감사합니다."),
+    "lt": ("Labas rytas.", "Labai ačiū."),
+    "lv": ("Labrīt.", "Liels paldies."),
+    "nb": ("God morgen.", "Tusen takk."),
+    "nl": ("Goedemorgen.", "Hartelijk dank."),
+    "pl": ("Dzień dobry.", "Dziękuję bardzo."),
+    "pt": ("Bom dia.", "Muito obrigado."),
+    "ro": ("Bună dimineața.", "Mulțumesc foarte mult."),
+    "ru": ("Доброе утро.", "Большое спасибо."),
+    "sk": ("Dobré ráno.", "Ďakujem veľmi pekne."),
+    "sl": ("Dobro jutro.", "Najlepša hvala."),
+    "sv": ("God morgon.", "Tack så mycket."),
+    "th": ("สวัสดีตอนเช้า", "ขอบคุณมาก"),
+    "tr": ("Günaydın.", "Çok teşekkür ederim."),
+    "uk": ("Доброго ранку.", "Щиро дякую."),
+    "vi": ("Chào buổi sáng.", "Cảm ơn bạn rất nhiều."),
+    "zh": ("早上好。", "非常感谢。"),
+}
+
+
+@dataclass(frozen=True)
+class Job:
+    """What every piece of one translation shares."""
+
+    source: Language
+    target: Language
+    context: str | None
+    formality: str
+    cap: int
+
+
+class TokenTally:
+    """Completion tokens produced so far across the pieces of one call, reported as progress."""
+
+    def __init__(self, call: CallContext) -> None:
+        self.call = call
+        self.completions: list[Completion] = []
+        self.done = 0
+
+    def hook(self, label: str) -> ProgressHook:
+        """A per-piece token callback that reports the running total."""
+        base = self.done
+
+        def on_token(done: int, _budget: int) -> None:
+            self.call.progress.update(base + done, None, f"{label}: {base + done} tokens translated")
+
+        return on_token
+
+    def add(self, completion: Completion | None) -> None:
+        """Count a finished piece."""
+        if completion is not None:
+            self.completions.append(completion)
+            self.done += completion.completion_tokens
+
+
+def translate_text(engine: LlamaEngine, text: str, job: Job, call: CallContext, tally: TokenTally, label: str) -> str:
+    """Translate one text paragraph by paragraph (line by line for base models), separators untouched."""
+    system = system_prompt(job.source, job.target, job.context, job.formality)
+    pieces = split_segments(text)
+    for i in range(0, len(pieces), 2):
+        if not pieces[i].strip():
+            continue
+        if engine.chat_template:
+            done = [translate_segment_chat(engine, pieces[i], system, job.cap, call, tally.hook(label))]
+            tally.add(done[0].completion)
+        else:
+            done = []
+            for line in pieces[i].split("\n"):
+                done.append(translate_line_base(engine, line, job.source, job.target, job.cap, call, tally.hook(label)))
+                tally.add(done[-1].completion)
+        pieces[i] = "\n".join(part.text for part in done)
+    return "".join(pieces)
+
+
+@dataclass
+class SegmentResult:
+    """One translated piece and what it cost."""
+
+    text: str
+    completion: Completion | None
+
+
+def split_segments(text: str) -> list[str]:
+    """Alternating [content, separator, content, ...] at blank lines; joining gives the text back."""
+    return PARAGRAPH_BREAK.split(text)
+
+
+def system_prompt(source: Language, target: Language, context: str | None, formality: str) -> str:
+    """Instructions for a chat model."""
+    prompt = (
+        f"You are a professional translator. Translate the user's text from {source.name} into {target.name}."
+        " Output only the translation: no preamble, no quotes, no notes, no explanations."
+        " Keep the line breaks, markdown, code, URLs, numbers and placeholders exactly as they are."
+        + FORMALITY_INSTRUCTIONS[formality]
+    )
+    if context:
+        prompt += f"\nContext, for understanding only (do not translate it or include it):\n{context}"
+    return prompt
+
+
+def few_shot_prompt(source: Language, target: Language, line: str) -> str:
+    """A short few-shot prompt a small base model continues with the translation."""
+    src, tgt = EXAMPLES[source.base], EXAMPLES[target.base]
+    shots = "".join(f"{source.name}: {s}\n{target.name}: {t}\n" for s, t in zip(src, tgt, strict=True))
+    return f"{shots}{source.name}: {line}\n{target.name}:"
+
+
+def clean_output(raw: str, original: str) -> str:
+    """Strip thinking, preambles and quotes the source did not have; keep the source's outer spacing."""
+    _, text = split_thinking(raw)
+    text = PREAMBLE.sub("", text.strip()).strip()
+    stripped = original.strip()
+    for left, right in QUOTE_PAIRS:
+        quoted = text.startswith(left) and text.endswith(right) and len(text) >= 2
+        if quoted and not (stripped.startswith(left) and stripped.endswith(right)):
+            text = text[len(left) : len(text) - len(right)].strip()
+    lead = original[: len(original) - len(original.lstrip())]
+    trail = original[len(original.rstrip()) :]
+    return f"{lead}{text}{trail}"
+
+
+def budget_for(engine: LlamaEngine, text: str, cap: int) -> int:
+    """Tokens a translation of text may take: generous, since some scripts need more tokens."""
+    return min(cap, 2 * len(engine.tokenize(text, add_special=False)) + 24)
+
+
+def translate_segment_chat(
+    engine: LlamaEngine, segment: str, system: str, cap: int, call: CallContext, on_token: ProgressHook
+) -> SegmentResult:
+    """Translate one paragraph with the model's chat template."""
+    assert engine.chat_template is not None
+    messages = [ChatMessage(role="system", content=system), ChatMessage(role="user", content=segment)]
+    text = render_chat(engine.chat_template, messages, bos=engine.bos_text, eos=engine.eos_text, enable_thinking=False)
+    tokens = engine.tokenize(text, add_special=False, parse_special=True)
+    _check_room(engine, len(tokens))
+    done = engine.complete(
+        tokens,
+        max_tokens=min(budget_for(engine, segment, cap), engine.n_ctx - len(tokens)),
+        sampling=TRANSLATION_SAMPLING,
+        on_token=on_token,
+        should_stop=call.should_stop,
+    )
+    return SegmentResult(clean_output(done.text, segment), done)
+
+
+def translate_line_base(
+    engine: LlamaEngine,
+    line: str,
+    source: Language,
+    target: Language,
+    cap: int,
+    call: CallContext,
+    on_token: ProgressHook,
+) -> SegmentResult:
+    """Translate one line with a few-shot prompt, keeping its markdown prefix and spacing."""
+    match = MARKDOWN_PREFIX.match(line)
+    prefix, content, suffix = match.groups() if match else ("", line, "")
+    if not content.strip():
+        return SegmentResult(line, None)
+    tokens = engine.tokenize(few_shot_prompt(source, target, content.strip()), add_special=True)
+    _check_room(engine, len(tokens))
+    done = engine.complete(
+        tokens,
+        max_tokens=min(budget_for(engine, content, cap), engine.n_ctx - len(tokens)),
+        sampling=TRANSLATION_SAMPLING,
+        stop=["\n"],
+        on_token=on_token,
+        should_stop=call.should_stop,
+    )
+    return SegmentResult(f"{prefix}{clean_output(done.text, content.strip())}{suffix}", done)
+
+
+def _check_room(engine: LlamaEngine, prompt_tokens: int) -> None:
+    if prompt_tokens >= engine.n_ctx - 8:
+        raise InvalidRequestError(
+            f"a paragraph of the text needs a {prompt_tokens}-token prompt but the context window is "
+            f"{engine.n_ctx} tokens; split the paragraph, or restart the server with a larger --ctx"
+        )
