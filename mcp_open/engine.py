@@ -6,6 +6,7 @@ import codecs
 import ctypes
 import logging
 import random
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -92,11 +93,31 @@ def supports_gpu_offload() -> bool:
     return bool(llama_cpp.llama_supports_gpu_offload())
 
 
-def set_native_logging(verbose: bool) -> None:
-    """Route llama.cpp's native logs to stderr, errors only unless verbose."""
-    from llama_cpp import _logger
+# ggml's log levels (ggml.h); llama-cpp-python's own table predates DEBUG and shows warnings as errors.
+GGML_DEBUG, GGML_INFO, GGML_WARN, GGML_ERROR, GGML_CONT = 1, 2, 3, 4, 5
+_native_log = {"threshold": GGML_ERROR, "last": GGML_INFO}
+_native_callback: object = None
 
-    _logger.set_verbose(verbose)
+
+def set_native_logging(verbose: bool) -> None:
+    """Send llama.cpp's native logs to stderr (never stdout): errors only, everything from INFO with verbose."""
+    global _native_callback
+    import llama_cpp
+
+    _native_log["threshold"] = GGML_INFO if verbose else GGML_ERROR
+    if _native_callback is not None:
+        return
+
+    @llama_cpp.llama_log_callback
+    def forward(level: int, text: bytes, _user: ctypes.c_void_p) -> None:
+        level = _native_log["last"] if level == GGML_CONT else level
+        _native_log["last"] = level
+        if level >= _native_log["threshold"]:
+            sys.stderr.write(text.decode("utf-8", "replace"))
+            sys.stderr.flush()
+
+    _native_callback = forward  # keep the ctypes callback alive
+    llama_cpp.llama_log_set(forward, ctypes.c_void_p(0))
 
 
 class LlamaEngine:

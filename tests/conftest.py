@@ -81,6 +81,18 @@ def connect(request: pytest.FixtureRequest) -> ClientFactory:
     return open_client
 
 
+@pytest.fixture
+def connect_once() -> ClientFactory:
+    """Open an in-memory MCP client on a fresh server, 2026 protocol only (for the slower real-model tests)."""
+
+    @asynccontextmanager
+    async def open_client(settings: Settings) -> AsyncIterator[Client]:
+        async with Client(build_server(settings)) as client:
+            yield client
+
+    return open_client
+
+
 def console_script() -> str:
     """The installed mcp-open console script, as Claude Desktop would launch it."""
     candidate = Path(sys.executable).with_name("mcp-open")

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import gguf
 import jinja2
@@ -45,7 +45,7 @@ def greedy(path: Path, n_tokens: int = 10) -> tuple[list[int], str]:
         tokens.append(token)
         if len(tokens) == n_tokens:
             break
-    completion = llm.create_completion("The cat is", max_tokens=n_tokens, temperature=0.0)
+    completion = cast(dict[str, Any], llm.create_completion("The cat is", max_tokens=n_tokens, temperature=0.0))
     return tokens, completion["choices"][0]["text"]
 
 
@@ -151,7 +151,10 @@ def test_greedy_generation_is_deterministic_across_fresh_loads(tmp_path: Path) -
 def test_llama_cpp_uses_the_embedded_template_for_chat(tmp_path: Path) -> None:
     llm = load(build(tmp_path / "tiny.gguf"))
     assert llm.chat_format == "chat_template.default"
-    reply = llm.create_chat_completion([{"role": "user", "content": "hi"}], max_tokens=4, temperature=0.0)
+    reply = cast(
+        dict[str, Any],
+        llm.create_chat_completion([{"role": "user", "content": "hi"}], max_tokens=4, temperature=0.0),
+    )
     assert reply["usage"]["prompt_tokens"] == len(
         llm.tokenize(CHATML_TURN + b"\n<|im_start|>assistant\n", add_bos=False, special=True)
     )
@@ -186,16 +189,17 @@ def test_template_renders_chatml_turns() -> None:
     assert render(messages, add_generation_prompt=False) == (
         "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n"
     )
-    assert render(messages, add_generation_prompt=True).endswith("<|im_start|>user\nhi<|im_end|>\n" + (
-        "<|im_start|>assistant\n"
-    ))
+    assert render(messages, add_generation_prompt=True).endswith("<|im_end|>\n<|im_start|>assistant\n")
 
 
-@pytest.mark.parametrize(("context", "thinking_off"), [
-    ({"enable_thinking": False}, True),
-    ({"enable_thinking": True}, False),
-    ({}, False),
-])
+@pytest.mark.parametrize(
+    ("context", "thinking_off"),
+    [
+        ({"enable_thinking": False}, True),
+        ({"enable_thinking": True}, False),
+        ({}, False),
+    ],
+)
 def test_template_closes_an_empty_think_block_only_when_thinking_is_off(
     context: dict[str, bool], thinking_off: bool
 ) -> None:
