@@ -58,7 +58,7 @@ def load_model(spec: str, settings: Settings, embedding: bool, on_progress: Call
     on_progress(f"loading {Path(resolved.path).name}")
     info = read_info(resolved.path)
     n_ctx = min(settings.ctx, info.context_length or settings.ctx)
-    kv_width = getattr(info, "kv_width", None) or info.embedding_length or 0
+    kv_width = info.kv_width or info.embedding_length or 0
     plan = plan_offload(
         settings.gpu_layers,
         supports_offload=supports_gpu_offload(),
