@@ -8,7 +8,7 @@ import logging
 import random
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -155,6 +155,8 @@ class LlamaEngine:
                 "architecture this llama-cpp-python supports (see `mcp-open models info PATH`)."
             ) from exc
         self._vocab = self._llama._model.vocab
+        self.tokens_generated = 0
+        self.prompt_tokens_evaluated = 0
 
     @property
     def n_ctx(self) -> int:
@@ -256,6 +258,7 @@ class LlamaEngine:
             if should_stop():
                 raise Cancelled
             llama.eval(todo[i : i + llama.n_batch])
+            self.prompt_tokens_evaluated += len(todo[i : i + llama.n_batch])
             if on_prompt:
                 on_prompt(reused + i + len(todo[i : i + llama.n_batch]), total)
         return reused
@@ -273,9 +276,7 @@ class LlamaEngine:
         llama = self._llama
         llama.set_seed(sampling.seed if sampling.seed is not None else random.randrange(2**31))
         decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        text = ""
         ids: list[int] = []
-        first_token_at: float | None = None
         stream = llama.generate(
             prompt_tokens,
             top_k=sampling.top_k,
@@ -285,8 +286,27 @@ class LlamaEngine:
             repeat_penalty=sampling.repeat_penalty,
             reset=True,
         )
+        try:
+            return self._sample_loop(stream, max_tokens, stop, on_token, should_stop, decoder, ids)
+        finally:
+            stream.close()
+            self.tokens_generated += len(ids)
+
+    def _sample_loop(
+        self,
+        stream: Generator[int, Sequence[int] | None, None],
+        max_tokens: int,
+        stop: Sequence[str],
+        on_token: ProgressFn | None,
+        should_stop: StopFn,
+        decoder: codecs.IncrementalDecoder,
+        ids: list[int],
+    ) -> tuple[str, list[int], FinishReason, float | None, str | None]:
+        """Pull tokens until end-of-generation, a stop string, the budget or a stop request."""
+        text = ""
         reason: FinishReason = "length"
         matched: str | None = None
+        first_token_at: float | None = None
         for token in stream:
             if first_token_at is None:
                 first_token_at = time.perf_counter()
@@ -306,9 +326,7 @@ class LlamaEngine:
             if len(ids) >= max_tokens:
                 break
             if should_stop():
-                stream.close()
                 raise Cancelled
-        stream.close()
         return text + decoder.decode(b"", final=True), ids, reason, first_token_at, matched
 
     def _piece(self, token: int) -> bytes:

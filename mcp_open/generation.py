@@ -92,9 +92,9 @@ def _generate_thinking(
     think_budget = max(1, budget - answer_reserve - close_tokens)
     thought = _complete(engine, prompt.tokens, think_budget, req, ["</think>"], call, offset=0)
     if thought.finish_reason == "stop" and thought.matched_stop is None:
-        reasoning, answer = split_thinking(thought.text)
-        if answer:  # the model ended its turn on its own, with an answer
-            return Generated(answer, reasoning, "stop", _usage([thought], 0))
+        reasoning, early = split_thinking(thought.text)
+        if early:  # the model ended its turn on its own, with an answer
+            return Generated(early, reasoning, "stop", _usage([thought], 0))
     reasoning = thought.text.replace("<think>", "", 1).strip() or None
     spent = thought.completion_tokens + close_tokens
     follow = prompt.text + thought.text + THINK_CLOSE

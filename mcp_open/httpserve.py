@@ -60,7 +60,7 @@ def _machine_names() -> set[str]:
     """This machine's hostname, FQDN and addresses."""
     names = {socket.gethostname(), socket.getfqdn()}
     with contextlib.suppress(OSError):
-        names |= {info[4][0] for info in socket.getaddrinfo(socket.gethostname(), None)}
+        names |= {str(info[4][0]) for info in socket.getaddrinfo(socket.gethostname(), None)}
     return {n for n in names if n}
 
 

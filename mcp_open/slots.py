@@ -173,5 +173,7 @@ class ModelSlot:
                 offload=m.plan.reason,
                 load_seconds=round(m.load_seconds, 3),
                 chat_template=m.engine.chat_template is not None,
+                tokens_generated=m.engine.tokens_generated,
+                prompt_tokens_evaluated=m.engine.prompt_tokens_evaluated,
             )
         return out

@@ -37,7 +37,7 @@ RANK = (
 )
 LANGUAGES = "List the language codes `translate` accepts, with English and native names."
 
-READ_ONLY = ToolAnnotations(readOnlyHint=True, destructiveHint=False, openWorldHint=False, idempotentHint=False)
+READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=False, idempotent_hint=False)
 READ_ONLY_IDEMPOTENT = ToolAnnotations(
-    readOnlyHint=True, destructiveHint=False, openWorldHint=False, idempotentHint=True
+    read_only_hint=True, destructive_hint=False, open_world_hint=False, idempotent_hint=True
 )

@@ -1,0 +1,1 @@
+"""Benchmarks: mcp-open through MCP side by side with direct llama-cpp-python."""

@@ -1,0 +1,151 @@
+"""Long calls: progress, cancellation that stops the decoder, FIFO queueing, the busy limit and timeouts."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from mcp import Client, MCPError
+
+from mcp_open.settings import Settings
+from tests.conftest import ClientFactory, stdio_params
+
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
+
+LONG = {"prompt": "Once upon a time", "max_tokens": 3000, "temperature": 0, "seed": 1}
+
+
+def long_settings(gemma: Path, tiny_embed: Path, **overrides: Any) -> Settings:
+    return Settings(model=str(gemma), embed_model=str(tiny_embed), ctx=4096, threads=2, **overrides)
+
+
+async def generation_stats(client: Client) -> dict[str, Any]:
+    info = json.loads((await client.read_resource("mcp-open://info")).contents[0].text)
+    return next(m for m in info["models"] if m["role"] == "generation")
+
+
+class ProgressLog:
+    """Collects progress notifications and lets a test wait for one."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[float, float | None, str | None]] = []
+
+    async def __call__(self, progress: float, total: float | None, message: str | None) -> None:
+        self.events.append((progress, total, message))
+
+    async def wait_for(self, predicate: Any, seconds: float = 60) -> None:
+        with anyio.fail_after(seconds):
+            while not any(predicate(*e) for e in self.events):
+                await anyio.sleep(0.02)
+
+
+async def cancel_mid_generation(client: Client) -> None:
+    """Start a long generation, cancel it once tokens flow, then check the decoder really stopped."""
+    log = ProgressLog()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(lambda: client.call_tool("generate", LONG, progress_callback=log))
+        await log.wait_for(lambda p, total, msg: p >= 5)
+        tg.cancel_scope.cancel()
+    started = time.monotonic()
+    after = await client.call_tool("generate", {"prompt": "Hello", "max_tokens": 3, "temperature": 0})
+    waited = time.monotonic() - started
+    assert not after.is_error
+    stats = await generation_stats(client)
+    # 3000 tokens were asked for; a decoder that kept running would still be busy for most of a minute.
+    assert stats["tokens_generated"] < 300, stats
+    assert waited < 20
+
+
+async def test_cancel_stops_the_decoder_in_memory(connect: ClientFactory, gemma: Path, tiny_embed: Path) -> None:
+    async with connect(long_settings(gemma, tiny_embed)) as client:
+        await cancel_mid_generation(client)
+
+
+async def test_cancel_stops_the_decoder_over_stdio(gemma: Path, tiny_embed: Path) -> None:
+    params = stdio_params("--model", str(gemma), "--embed-model", str(tiny_embed), "--ctx", "4096")
+    async with Client(params) as client:
+        await cancel_mid_generation(client)
+
+
+async def test_fifo_queue_positions_and_busy_error(connect_once: ClientFactory, gemma: Path, tiny_embed: Path) -> None:
+    async with connect_once(long_settings(gemma, tiny_embed, max_queue=1)) as client:
+        first, second = ProgressLog(), ProgressLog()
+        results: dict[str, Any] = {}
+
+        async def call(name: str, args: dict[str, Any], log: ProgressLog) -> None:
+            results[name] = await client.call_tool("generate", args, progress_callback=log)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(call, "first", LONG, first)
+            await first.wait_for(lambda p, total, msg: p >= 2)
+            tg.start_soon(call, "second", {"prompt": "Hi", "max_tokens": 2}, second)
+            await second.wait_for(lambda p, total, msg: bool(msg) and "position 1" in msg)
+            # An embedding uses another model, so it is not stuck behind the long generation.
+            embedded = await client.call_tool("embed", {"texts": ["parallel"]})
+            assert not embedded.is_error
+            assert not results  # the long call is still running
+            busy = await client.call_tool("generate", {"prompt": "Third", "max_tokens": 2})
+            assert busy.is_error and "busy, 1 waiting" in busy.content[0].text
+            tg.cancel_scope.cancel()
+        retry = await client.call_tool("generate", {"prompt": "Now", "max_tokens": 2})
+        assert not retry.is_error
+
+
+async def test_fifo_order(connect_once: ClientFactory, gemma: Path, tiny_embed: Path) -> None:
+    finished: list[int] = []
+    async with connect_once(long_settings(gemma, tiny_embed)) as client:
+        head = ProgressLog()
+
+        async def call(index: int, log: Any = None) -> None:
+            await client.call_tool("generate", {"prompt": f"Story {index}", "max_tokens": 24}, progress_callback=log)
+            finished.append(index)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(call, 0, head)
+            await head.wait_for(lambda p, total, msg: p >= 1)
+            for index in (1, 2, 3):
+                waiting = ProgressLog()
+                tg.start_soon(call, index, waiting)
+                await waiting.wait_for(lambda p, total, msg, i=index: bool(msg) and f"position {i}" in msg)
+    assert finished == [0, 1, 2, 3]
+
+
+async def test_timeout_stops_the_call_and_frees_the_model(
+    connect_once: ClientFactory, gemma: Path, tiny_embed: Path
+) -> None:
+    async with connect_once(long_settings(gemma, tiny_embed, timeout=2.0)) as client:
+        await client.call_tool("generate", {"prompt": "Warm up", "max_tokens": 1})  # load outside the timer
+        timed_out = await client.call_tool("generate", LONG)
+        assert timed_out.is_error and "--timeout" in timed_out.content[0].text
+        after = await client.call_tool("generate", {"prompt": "Hello", "max_tokens": 3})
+        assert not after.is_error
+        stats = await generation_stats(client)
+        assert stats["tokens_generated"] < 1000  # about two seconds' worth, not 3000
+
+
+async def test_progress_reports_queue_load_and_tokens(connect: ClientFactory, gemma: Path, tiny_embed: Path) -> None:
+    log = ProgressLog()
+    async with connect(long_settings(gemma, tiny_embed)) as client:
+        result = await client.call_tool("generate", {**LONG, "max_tokens": 40}, progress_callback=log)
+        embedded = ProgressLog()
+        await client.call_tool("embed", {"texts": [f"text {i}" for i in range(5)]}, progress_callback=embedded)
+    assert not result.is_error
+    values = [p for p, _, _ in log.events]
+    assert values == sorted(values) and len(set(values)) == len(values)
+    assert any(msg and "loading" in msg for _, _, msg in log.events)
+    assert any(total == 40 and msg and "/40 tokens" in msg for _, total, msg in log.events)
+
+
+async def test_client_timeout_cancels_server_work(gemma: Path, tiny_embed: Path) -> None:
+    params = stdio_params("--model", str(gemma), "--embed-model", str(tiny_embed), "--ctx", "4096")
+    async with Client(params) as client:
+        await client.call_tool("generate", {"prompt": "Warm up", "max_tokens": 1})
+        with pytest.raises(MCPError):
+            await client.call_tool("generate", LONG, read_timeout_seconds=1.0)
+        after = await client.call_tool("generate", {"prompt": "Hello", "max_tokens": 3})
+        assert not after.is_error
+        assert (await generation_stats(client))["tokens_generated"] < 1000
