@@ -51,6 +51,16 @@ class OffloadPlan:
         return min(self.n_gpu_layers, self.total_layers)
 
 
+def offload_warning(requested: GpuLayers, supports_offload: bool) -> str | None:
+    """The plain warning for GPU layers asked of a build that cannot offload, else None."""
+    if supports_offload or requested in ("auto", 0):
+        return None
+    return (
+        f"GPU layers were requested (--gpu-layers {requested}) but this llama-cpp-python build cannot offload to a "
+        f"GPU, so models run on the CPU. Install a CUDA build: {CUDA_INSTALL_HINT}"
+    )
+
+
 def kv_cache_bytes(n_ctx: int, n_layers: int, kv_width: int, kv_cache_type: str) -> int:
     """Bytes of a K plus V cache for n_ctx tokens."""
     return int(n_ctx * n_layers * 2 * kv_width * KV_ELEMENT_BYTES[kv_cache_type])
@@ -68,15 +78,7 @@ def plan_offload(
     """Decide the llama.cpp n_gpu_layers for a request on this build and GPU."""
     everything = total_layers + 1
     if not supports_offload:
-        if requested == "auto" or requested == 0:
-            return OffloadPlan(0, total_layers, "this llama.cpp build is CPU-only")
-        return OffloadPlan(
-            0,
-            total_layers,
-            "this llama.cpp build is CPU-only",
-            warning=f"GPU layers were requested ({requested}) but this llama-cpp-python build cannot offload to a "
-            f"GPU, so the model runs on the CPU. Install a CUDA build: {CUDA_INSTALL_HINT}",
-        )
+        return OffloadPlan(0, total_layers, "this llama.cpp build is CPU-only", offload_warning(requested, False))
     if requested == "all":
         return OffloadPlan(everything, total_layers, "all layers requested")
     if requested != "auto":

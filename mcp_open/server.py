@@ -84,6 +84,8 @@ def build_server(settings: Settings, service: Service | None = None) -> MCPServe
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer) -> AsyncIterator[AppState]:
+        for warning in service.startup_warnings():
+            log.warning(warning)
         async with anyio.create_task_group() as tg:
             if settings.keep_alive is not None:
                 tg.start_soon(_keep_alive_loop, service)

@@ -9,8 +9,9 @@ import numpy as np
 from mcp_open import __version__, generation, translation
 from mcp_open.calls import CallContext
 from mcp_open.embedding import Embedded, check_texts, embed_texts, query_text, rank, shape_vectors
-from mcp_open.engine import Completion, build_features
+from mcp_open.engine import Completion, build_features, supports_gpu_offload
 from mcp_open.errors import InvalidRequestError
+from mcp_open.gpu import offload_warning
 from mcp_open.languages import Language, detect_language, normalize_source, normalize_target, supported_languages
 from mcp_open.schemas import (
     EmbedResult,
@@ -142,9 +143,15 @@ class Service:
 
     def info(self) -> dict[str, object]:
         """Version, llama.cpp build features and each model's state."""
+        features = build_features()
         return {
             "version": __version__,
-            "llama_cpp": build_features(),
+            "llama_cpp": features,
+            "gpu": {
+                "requested_layers": self.settings.gpu_layers,
+                "offload_supported": features["gpu_offload"],
+                "warning": offload_warning(self.settings.gpu_layers, bool(features["gpu_offload"])),
+            },
             "models": [slot.describe() for slot in self.slots],
             "limits": {
                 "max_tokens": self.settings.max_tokens,
@@ -153,6 +160,13 @@ class Service:
                 "keep_alive_minutes": self.settings.keep_alive,
             },
         }
+
+    def startup_warnings(self) -> list[str]:
+        """What the operator must hear at start (e.g. GPU layers asked of a CPU-only build)."""
+        if self.settings.gpu_layers in ("auto", 0):
+            return []  # nothing to warn about, and no need to load llama.cpp before the handshake
+        warning = offload_warning(self.settings.gpu_layers, supports_gpu_offload())
+        return [warning] if warning else []
 
     def unload_idle(self) -> list[str]:
         """Unload models idle past --keep-alive; returns the roles unloaded."""
