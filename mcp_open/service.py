@@ -84,7 +84,7 @@ class Service:
     ) -> tuple[list[Translation], list[Completion]]:
         """Translate every text (blocking)."""
         results: list[Translation] = []
-        tally = translation.TokenTally(call)
+        tally = translation.TokenTally(call, translation.budget_of(model.engine, req.texts, self.settings.max_tokens))
         for index, text in enumerate(req.texts):
             src = source or detect_language(text)
             if src is None:

@@ -83,8 +83,9 @@ class Job:
 class TokenTally:
     """Completion tokens produced so far across the pieces of one call, reported as progress."""
 
-    def __init__(self, call: CallContext) -> None:
+    def __init__(self, call: CallContext, budget: int) -> None:
         self.call = call
+        self.budget = budget
         self.completions: list[Completion] = []
         self.done = 0
 
@@ -93,7 +94,8 @@ class TokenTally:
         base = self.done
 
         def on_token(done: int, _budget: int) -> None:
-            self.call.progress.update(base + done, None, f"{label}: {base + done} tokens translated")
+            total = max(self.budget, base + done)
+            self.call.progress.update(base + done, total, f"{label}: {base + done}/{total} tokens")
 
         return on_token
 
@@ -102,6 +104,19 @@ class TokenTally:
         if completion is not None:
             self.completions.append(completion)
             self.done += completion.completion_tokens
+
+
+def units_of(engine: LlamaEngine, text: str) -> list[str]:
+    """The pieces translated one at a time: paragraphs for chat models, lines for base models."""
+    paragraphs = [p for p in split_segments(text)[::2] if p.strip()]
+    if engine.chat_template:
+        return paragraphs
+    return [line for p in paragraphs for line in p.split("\n") if line.strip()]
+
+
+def budget_of(engine: LlamaEngine, texts: list[str], cap: int) -> int:
+    """The token budget of translating all texts, for progress totals."""
+    return sum(budget_for(engine, unit, cap) for text in texts for unit in units_of(engine, text))
 
 
 def translate_text(engine: LlamaEngine, text: str, job: Job, call: CallContext, tally: TokenTally, label: str) -> str:

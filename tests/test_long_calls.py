@@ -149,3 +149,20 @@ async def test_client_timeout_cancels_server_work(gemma: Path, tiny_embed: Path)
         after = await client.call_tool("generate", {"prompt": "Hello", "max_tokens": 3})
         assert not after.is_error
         assert (await generation_stats(client))["tokens_generated"] < 1000
+
+
+async def test_translate_reports_tokens_out_of_its_budget(
+    connect_once: ClientFactory, gemma: Path, tiny_embed: Path
+) -> None:
+    log = ProgressLog()
+    text = "\n\n".join(["I would like a cup of coffee, please."] * 4)
+    async with connect_once(long_settings(gemma, tiny_embed)) as client:
+        result = await client.call_tool(
+            "translate", {"text": text, "target_lang": "fr", "source_lang": "en"}, progress_callback=log
+        )
+    assert not result.is_error
+    assert result.structured_content["translations"][0]["text"].count("\n\n") == 3
+    totals = {total for _, total, msg in log.events if msg and "tokens" in msg}
+    assert totals and all(t is not None and t >= 4 * 8 for t in totals)
+    values = [p for p, _, _ in log.events]
+    assert values == sorted(values)
