@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     max_tokens: int = Field(4096, ge=1, le=262_144, description="Most tokens one call may ask to generate.")
     max_queue: int = Field(16, ge=0, le=10_000, description="Calls that may wait per model before 'busy'.")
     timeout: float | None = Field(
-        900.0, gt=0, description="Seconds one tool call may run before it is stopped (unset: no limit)."
+        900.0, ge=0, description="Seconds one tool call may run before it is stopped (0: no limit)."
     )
     transport: Transport = Field("stdio", description="stdio (for desktop clients) or http (streamable HTTP).")
     host: str = Field("127.0.0.1", description="HTTP bind address.")
@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     @classmethod
     def _parse_gpu_layers(cls, value: object) -> GpuLayers:
         return parse_gpu_layers(value)
+
+    @field_validator("timeout", mode="after")
+    @classmethod
+    def _zero_means_no_timeout(cls, value: float | None) -> float | None:
+        return value or None
 
     @field_validator("tensor_split", mode="before")
     @classmethod
