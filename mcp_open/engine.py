@@ -24,6 +24,11 @@ StopFn = Callable[[], bool]
 
 POOLING = {"none": 0, "mean": 1, "cls": 2, "last": 3, "rank": 4}
 KV_TYPES = {"f16": 1, "q8_0": 8, "q4_0": 2}  # ggml_type values
+# Prompt chunks are sized to take about this long, so cancellation lands within ~0.2 s between chunks
+# while fast GPUs still evaluate whole n_batch chunks.
+PREFILL_CHUNK_SECONDS = 0.1
+PREFILL_FIRST_CHUNK = 64
+PREFILL_MIN_CHUNK = 16
 
 
 @dataclass(frozen=True)
@@ -157,6 +162,8 @@ class LlamaEngine:
         self._vocab = self._llama._model.vocab
         self.tokens_generated = 0
         self.prompt_tokens_evaluated = 0
+        self.embed_batches = 0
+        self.texts_embedded = 0
 
     @property
     def n_ctx(self) -> int:
@@ -252,15 +259,19 @@ class LlamaEngine:
                 llama.reset()
                 llama._ctx.kv_cache_clear()
             llama.n_tokens = reused
-        todo = tokens[reused : len(tokens) - 1]
-        total = len(tokens)
-        for i in range(0, len(todo), llama.n_batch):
+        done, end = reused, len(tokens) - 1
+        chunk = min(PREFILL_FIRST_CHUNK, llama.n_batch)
+        while done < end:
             if should_stop():
                 raise Cancelled
-            llama.eval(todo[i : i + llama.n_batch])
-            self.prompt_tokens_evaluated += len(todo[i : i + llama.n_batch])
+            piece = tokens[done : min(done + chunk, end)]
+            started = time.perf_counter()
+            llama.eval(piece)
+            chunk = _next_chunk(len(piece), time.perf_counter() - started, llama.n_batch)
+            done += len(piece)
+            self.prompt_tokens_evaluated += len(piece)
             if on_prompt:
-                on_prompt(reused + i + len(todo[i : i + llama.n_batch]), total)
+                on_prompt(done, len(tokens))
         return reused
 
     def _decode(
@@ -379,6 +390,8 @@ class LlamaEngine:
             llama._batch.add_sequence(token_lists[index], seq_id, True)
         llama._ctx.kv_cache_clear()
         llama._ctx.decode(llama._batch)
+        self.embed_batches += 1
+        self.texts_embedded += len(indexes)
         width = self.n_embd
         for seq_id, index in enumerate(indexes):
             ptr = self._llama_cpp.llama_get_embeddings_seq(llama._ctx.ctx, seq_id)
@@ -393,6 +406,13 @@ class LlamaEngine:
     def close(self) -> None:
         """Free the model and context now rather than at garbage collection."""
         self._llama.close()
+
+
+def _next_chunk(size: int, seconds: float, n_batch: int) -> int:
+    """A prompt chunk size that takes about PREFILL_CHUNK_SECONDS, so a cancel is seen quickly even on a CPU."""
+    if seconds <= 0:
+        return n_batch
+    return max(PREFILL_MIN_CHUNK, min(n_batch, int(size * PREFILL_CHUNK_SECONDS / seconds)))
 
 
 def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:

@@ -175,5 +175,7 @@ class ModelSlot:
                 chat_template=m.engine.chat_template is not None,
                 tokens_generated=m.engine.tokens_generated,
                 prompt_tokens_evaluated=m.engine.prompt_tokens_evaluated,
+                embed_batches=m.engine.embed_batches,
+                texts_embedded=m.engine.texts_embedded,
             )
         return out

@@ -189,3 +189,35 @@ async def test_translate_structure_on_tiny_model(connect: ClientFactory, tiny_ch
     assert data["target_lang"] == "fr"
     assert [t["detected_source_lang"] for t in data["translations"]] == ["en", "en"]
     assert data["usage"]["completion_tokens"] > 0
+
+
+async def test_embed_packs_a_list_into_few_batches(connect: ClientFactory, tiny_chat: Path, tiny_embed: Path) -> None:
+    import json
+
+    texts = [f"sentence number {i} about something" for i in range(40)]  # ~10 tokens each, ctx 1024
+    long_texts = ["the model " * 200 for _ in range(6)]
+    per_text = count_tokens(tiny_embed, long_texts[0]) + 1  # plus the EOS the embedder appends
+    expected = -(-6 // (1024 // per_text))  # equal texts: fill each batch with as many as fit
+    async with connect(tiny_settings(tiny_chat, tiny_embed)) as client:
+        await client.call_tool("embed", {"texts": texts})
+        first = json.loads((await client.read_resource("mcp-open://info")).contents[0].text)
+        await client.call_tool("embed", {"texts": long_texts})
+        second = json.loads((await client.read_resource("mcp-open://info")).contents[0].text)
+    embed_1 = next(m for m in first["models"] if m["role"] == "embedding")
+    embed_2 = next(m for m in second["models"] if m["role"] == "embedding")
+    assert embed_1["embed_batches"] == 1 and embed_1["texts_embedded"] == 40
+    assert 1 < expected < 6
+    assert embed_2["embed_batches"] - embed_1["embed_batches"] == expected
+
+
+async def test_embed_rejects_or_truncates_over_long_texts(
+    connect: ClientFactory, tiny_chat: Path, tiny_embed: Path
+) -> None:
+    texts = ["short", "word " * 2000]
+    async with connect(tiny_settings(tiny_chat, tiny_embed, ctx=256)) as client:
+        rejected = await client.call_tool("embed", {"texts": texts})
+        cut = await client.call_tool("embed", {"texts": texts, "truncate": True})
+    message = rejected.content[0].text
+    assert rejected.is_error and "texts[1]" in message and "256" in message and "truncate" in message
+    assert not cut.is_error and cut.structured_content["truncated"] == [1]
+    assert len(cut.structured_content["embeddings"]) == 2
