@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 PROGRESS_TICK_SECONDS = 0.1  # at most ten notifications a second
-HEARTBEAT_SECONDS = 1.0  # at least one a second, so client timeouts that reset on progress never fire
+HEARTBEAT_SECONDS = 0.5  # at least one a second (with margin), so timeouts that reset on progress never fire
 KEEP_ALIVE_CHECK_SECONDS = 15.0
 
 
