@@ -7,6 +7,7 @@ import time
 import numpy as np
 
 from mcp_open import __version__, generation, translation
+from mcp_open.accounting import Ledger, Prices
 from mcp_open.calls import CallContext
 from mcp_open.embedding import Embedded, check_texts, embed_texts, query_text, rank, shape_vectors
 from mcp_open.engine import Completion, build_features, supports_gpu_offload
@@ -46,6 +47,7 @@ class Service:
             else ModelSlot("translation", settings.translation_model, settings, embedding=False, loader=loader)
         )
         self.embedder = ModelSlot("embedding", settings.embed_model, settings, embedding=True, loader=loader)
+        self.ledger = Ledger(Prices(settings.price_input, settings.price_output))
 
     @property
     def slots(self) -> list[ModelSlot]:
@@ -58,6 +60,7 @@ class Service:
         self._check_max_tokens(req.max_tokens)
         async with self.chat.use(call) as model:
             done = await call.run_in_thread(lambda: generation.generate(model.engine, req, call))
+        self.ledger.record("generate", done.usage.prompt_tokens, done.usage.completion_tokens)
         return GenerateResult(
             text=done.text,
             reasoning=done.reasoning,
@@ -75,9 +78,9 @@ class Service:
         async with self.translator.use(call) as model:
             outcome = await call.run_in_thread(lambda: self._translate_all(model, req, source, target, call))
         translations, completions = outcome
-        return TranslateResult(
-            translations=translations, target_lang=target.code, usage=_sum_usage(completions), model=model.name
-        )
+        usage = _sum_usage(completions)
+        self.ledger.record("translate", usage.prompt_tokens, usage.completion_tokens)
+        return TranslateResult(translations=translations, target_lang=target.code, usage=usage, model=model.name)
 
     def _translate_all(
         self, model: LoadedModel, req: TranslateRequest, source: Language | None, target: Language, call: CallContext
@@ -109,6 +112,7 @@ class Service:
             started = time.perf_counter()
             done = await call.run_in_thread(lambda: embed_texts(model.engine, texts, truncate, call))
         vectors = shape_vectors(done.vectors, normalize=normalize, dimensions=dimensions)
+        self.ledger.record("embed", done.prompt_tokens, 0)
         return EmbedResult(
             embeddings=np.round(vectors.astype(np.float64), 7).tolist(),
             dimensions=int(vectors.shape[1]),
@@ -127,6 +131,7 @@ class Service:
             wrapped = query_text(query, instruction, model.info.architecture)
             started = time.perf_counter()
             done = await call.run_in_thread(lambda: embed_texts(model.engine, [wrapped, *documents], True, call))
+        self.ledger.record("rank", done.prompt_tokens, 0)
         results = [
             RankedDocument(index=i, score=round(score, 6), text=documents[i][:RANK_SNIPPET_CHARS])
             for i, score in rank(done.vectors, top_k)
@@ -153,6 +158,7 @@ class Service:
                 "warning": offload_warning(self.settings.gpu_layers, bool(features["gpu_offload"])),
             },
             "models": [slot.describe() for slot in self.slots],
+            "savings": self.ledger.report(),
             "limits": {
                 "max_tokens": self.settings.max_tokens,
                 "max_queue": self.settings.max_queue,

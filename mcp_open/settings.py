@@ -51,6 +51,12 @@ class Settings(BaseSettings):
     timeout: float | None = Field(
         900.0, ge=0, description="Seconds one tool call may run before it is stopped (0: no limit)."
     )
+    price_input: float = Field(
+        3.0, ge=0, description="Reference frontier price, USD per million input tokens, for the savings account."
+    )
+    price_output: float = Field(
+        15.0, ge=0, description="Reference frontier price, USD per million output tokens, for the savings account."
+    )
     transport: Transport = Field("stdio", description="stdio (for desktop clients) or http (streamable HTTP).")
     host: str = Field("127.0.0.1", description="HTTP bind address.")
     port: int = Field(8000, ge=0, le=65535, description="HTTP port.")
