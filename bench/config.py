@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 BATCH_SIZES = (1, 8, 64)
+EMBED_MAX_REPEATS = 5
 
 
 @dataclass(frozen=True)
@@ -15,7 +16,7 @@ class Config:
 
     models: list[str]
     out: Path
-    repeats: int = 5
+    repeats: int = 7
     gpu_layers: int = 0
     threads: int = field(default_factory=lambda: os.cpu_count() or 1)
     ctx: int = 2048
@@ -23,10 +24,15 @@ class Config:
     roundtrip_calls: int = 200
     max_tokens: int = 128
     prefix_tokens: int = 1000
-    embed_texts: int = 64
+    embed_min_texts: int = 16
     batch_sizes: tuple[int, ...] = BATCH_SIZES
     handshake_repeats: int = 7
     large_model: str = "Qwen/Qwen3-32B-GGUF:Q4_K_M"
+
+    @property
+    def embed_repeats(self) -> int:
+        """Embedding repeats: capped, since a CPU embeds a big model's 64-text batches slowly."""
+        return min(self.repeats, EMBED_MAX_REPEATS)
 
     @property
     def calls_per_repeat(self) -> int:

@@ -10,6 +10,7 @@ from llama_cpp import Llama
 
 from bench.config import Config
 from bench.models import BenchModel
+from mcp_open.engine import EngineConfig, LlamaEngine, Sampling
 
 POOLING = {
     "none": llama_cpp.LLAMA_POOLING_TYPE_NONE,
@@ -42,6 +43,20 @@ def load_generator(model: BenchModel, config: Config) -> Llama:
         n_threads=config.threads,
         n_gpu_layers=config.gpu_layers,
         verbose=False,
+    )
+
+
+def load_engine(model: BenchModel, config: Config) -> LlamaEngine:
+    """mcp-open's own engine, in this process, configured like the server's generation model."""
+    return LlamaEngine(
+        model.path, EngineConfig(n_ctx=model.n_ctx, n_gpu_layers=config.gpu_layers, n_threads=config.threads)
+    )
+
+
+def engine_greedy() -> Sampling:
+    """The engine sampler the generate tool builds for temperature=0 and its defaults."""
+    return Sampling(
+        temperature=0.0, top_p=GREEDY["top_p"], top_k=int(GREEDY["top_k"]), min_p=0.0, repeat_penalty=1.0, seed=0
     )
 
 

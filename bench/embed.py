@@ -17,24 +17,26 @@ from bench.stats import summarize
 async def run(session: ModelSession, llama: Llama) -> dict[str, Any]:
     """Embed the same texts in batches of each size through MCP and directly, interleaved per repeat."""
     config = session.config
-    texts = sentences(config.embed_texts)
+    texts = sentences(max(config.batch_sizes))
     await session.call("embed", {"texts": texts[:2]})  # loads the embedding model in the server
     await anyio.to_thread.run_sync(direct.embed, llama, texts[:2])
     rows: dict[int, dict[str, list[float]]] = {b: {"mcp": [], "direct": [], "server": []} for b in config.batch_sizes}
-    for repeat in range(config.repeats):
-        note(f"embed {session.model.name}: repeat {repeat + 1}/{config.repeats}")
+    for repeat in range(config.embed_repeats):
+        note(f"embed {session.model.name}: repeat {repeat + 1}/{config.embed_repeats}")
         for size in config.batch_sizes:
-            chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
+            # Small batches embed fewer texts per measurement: their per-text rate is what matters.
+            count = max(size, config.embed_min_texts)
+            chunks = [texts[i : i + size] for i in range(0, count, size)]
             mcp_first = repeat % 2 == 0
             if mcp_first:
                 mcp_seconds, server_seconds = await _mcp(session, chunks)
             direct_seconds = await anyio.to_thread.run_sync(_direct, llama, chunks)
             if not mcp_first:
                 mcp_seconds, server_seconds = await _mcp(session, chunks)
-            rows[size]["mcp"].append(len(texts) / mcp_seconds)
-            rows[size]["server"].append(len(texts) / server_seconds)
-            rows[size]["direct"].append(len(texts) / direct_seconds)
-    return _report(rows, len(texts), config.batch_sizes)
+            rows[size]["mcp"].append(count / mcp_seconds)
+            rows[size]["server"].append(count / server_seconds)
+            rows[size]["direct"].append(count / direct_seconds)
+    return _report(rows, config.batch_sizes)
 
 
 async def _mcp(session: ModelSession, chunks: list[list[str]]) -> tuple[float, float]:
@@ -51,7 +53,7 @@ def _direct(llama: Llama, chunks: list[list[str]]) -> float:
     return sum(direct.embed(llama, chunk) for chunk in chunks)
 
 
-def _report(rows: dict[int, dict[str, list[float]]], texts: int, sizes: tuple[int, ...]) -> dict[str, Any]:
+def _report(rows: dict[int, dict[str, list[float]]], sizes: tuple[int, ...]) -> dict[str, Any]:
     batches = {
         str(size): {
             "mcp_tps": summarize(row["mcp"]),
@@ -63,7 +65,6 @@ def _report(rows: dict[int, dict[str, list[float]]], texts: int, sizes: tuple[in
     }
     small, large = rows[min(sizes)], rows[max(sizes)]
     return {
-        "texts_per_measurement": texts,
         "batches": batches,
         "speedup": {
             "sizes": [min(sizes), max(sizes)],

@@ -25,7 +25,9 @@ KINDS = ("languages", "tools_list")
 async def run(model: BenchModel, config: Config, errlog: TextIO) -> dict[str, Any]:
     """Time many trivial calls per transport, rotating the transports' order every repeat."""
     args = model_args(model, config)
-    settings = Settings(model=model.path, embed_model=model.embed_path, ctx=config.ctx, threads=config.threads)
+    settings = Settings.model_validate(
+        {"model": model.path, "embed_model": model.embed_path, "ctx": config.ctx, "threads": config.threads}
+    )
     async with AsyncExitStack() as stack:
         url, _pid = stack.enter_context(http_server(args, errlog))
         clients = {
@@ -33,7 +35,7 @@ async def run(model: BenchModel, config: Config, errlog: TextIO) -> dict[str, An
             "http": await stack.enter_async_context(Client(url)),
             "memory": await stack.enter_async_context(Client(build_server(settings))),
         }
-        samples = {name: {kind: [] for kind in KINDS} for name in clients}
+        samples: dict[str, dict[str, list[float]]] = {name: {kind: [] for kind in KINDS} for name in clients}
         for client in clients.values():
             await _calls(client, WARMUP_CALLS)
         names = list(clients)

@@ -13,16 +13,21 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 # Headline numbers each section must report, as paths into results[section][...].
-HEADLINES = {
+HEADLINES: dict[str, list[tuple[str, ...]]] = {
     "roundtrip": [
         ("stdio", "languages_ms"),
         ("stdio", "tools_list_ms"),
         ("http", "tools_list_ms"),
         ("memory", "languages_ms"),
     ],
-    "generate": [("mcp", "decode_tps"), ("direct", "decode_tps"), ("mcp", "prompt_tps"), ("ratio", "decode")],
+    "generate": [
+        ("mcp", "decode_tps"),
+        ("engine", "decode_tps"),
+        ("direct", "prompt_tps"),
+        ("ratio", "mcp", "decode_tps"),
+    ],
     "embed": [("batches", "1", "mcp_tps"), ("batches", "64", "direct_tps"), ("speedup", "mcp")],
-    "prefix": [("cold", "ttft_s"), ("warm", "ttft_s"), ("speedup",)],
+    "prefix": [("cold", "ttft_s"), ("warm", "ttft_s"), ("speedup",), ("direct", "cold", "ttft_s")],
     "initialize": [("stdio_total_s",), ("http_handshake_s",), ("import_floor_s",)],
 }
 

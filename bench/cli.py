@@ -1,0 +1,62 @@
+"""`python -m bench`: parse flags, run every suite, write JSON and markdown."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+import anyio
+
+from bench import report, runner
+from bench.config import Config, quick_config
+from bench.models import DEFAULT_MODELS
+
+DEFAULT_OUT = Path(__file__).resolve().parent / "results"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The benchmark's command line."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument(
+        "--model",
+        action="append",
+        dest="models",
+        metavar="PATH_OR_SPEC",
+        help="A .gguf path, catalog alias or owner/repo[:QUANT]; 'tiny' and 'gemma' are built in. "
+        f"Repeat for several (default: {' '.join(DEFAULT_MODELS)}).",
+    )
+    parser.add_argument("--gpu-layers", type=int, default=0, help="Layers on the GPU, both sides (-1: all).")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads, both sides (default: all cores).")
+    parser.add_argument("--ctx", type=int, default=2048, help="Context length, both sides.")
+    parser.add_argument(
+        "--repeats", type=int, default=None, help="Repeats per measurement (default 7, embed at most 5; quick 2)."
+    )
+    parser.add_argument("--quick", action="store_true", help="Tiny model, small counts: seconds, for CI.")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="Where results go.")
+    return parser
+
+
+def config_from(args: argparse.Namespace) -> Config:
+    """Flags to a Config."""
+    if args.quick:
+        config = quick_config(args.out, args.gpu_layers, args.threads)
+    else:
+        config = Config(models=list(DEFAULT_MODELS), out=args.out, gpu_layers=args.gpu_layers)
+        config = dataclasses.replace(config, threads=args.threads or config.threads)
+    return dataclasses.replace(
+        config, ctx=args.ctx, models=args.models or config.models, repeats=args.repeats or config.repeats
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the suite and print where the results went."""
+    config = config_from(build_parser().parse_args(argv))
+    results = anyio.run(runner.run, config)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    for path in report.write(results, config.out, stamp):
+        print(path)
+    print(report.goals_table(results["goals"]))
+    return 0
