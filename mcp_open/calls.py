@@ -16,9 +16,10 @@ from mcp_open.engine import Cancelled
 
 T = TypeVar("T")
 
-# Fractional nudges keep heartbeat progress strictly increasing without claiming real work.
-HEARTBEAT_STEP = 0.01
-HEARTBEAT_CAP = 0.99
+# MCP wants each notification's progress above the last; while the real count stands still (loading, queueing,
+# reading a prompt) notifications add this much, never reaching the next whole unit of real work.
+HEARTBEAT_STEP = 0.001
+HEARTBEAT_CAP = 0.999
 
 
 class ProgressState:
@@ -26,17 +27,16 @@ class ProgressState:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self.progress = 0.0
+        self._real = 0.0
+        self._sent = -1.0
         self.total: float | None = None
         self.message = "starting"
         self.version = 0
-        self._base = 0.0
 
     def update(self, progress: float, total: float | None = None, message: str | None = None) -> None:
-        """Record real progress; never lets the reported value go backwards."""
+        """Record real progress; never lets it go backwards."""
         with self._lock:
-            self._base = max(self._base, float(progress))
-            self.progress = max(self.progress, self._base)
+            self._real = max(self._real, float(progress))
             if total is not None:
                 self.total = float(total)
             if message is not None:
@@ -49,17 +49,15 @@ class ProgressState:
             self.message = message
             self.version += 1
 
-    def heartbeat(self) -> tuple[float, float | None, str]:
-        """A strictly larger value than last time while the real count stands still."""
+    def next_report(self) -> tuple[float, float | None, str]:
+        """Progress, total and message for the next notification, progress above the last one sent."""
         with self._lock:
-            nudged = min(self.progress + HEARTBEAT_STEP, self._base + HEARTBEAT_CAP)
-            self.progress = max(self.progress, nudged)
-            return self.progress, self.total, self.message
-
-    def snapshot(self) -> tuple[int, float, float | None, str]:
-        """Version, progress, total and message."""
-        with self._lock:
-            return self.version, self.progress, self.total, self.message
+            if self._real > self._sent:
+                value = self._real
+            else:
+                value = max(self._sent, min(self._sent + HEARTBEAT_STEP, self._real + HEARTBEAT_CAP))
+            self._sent = value
+            return value, self.total, self.message
 
 
 class CallContext:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from mcp_open.calls import CallContext
 from mcp_open.engine import LlamaEngine
 from mcp_open.errors import InvalidRequestError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 QWEN_QUERY_TEMPLATE = "Instruct: {instruction}\nQuery:{query}"
 DEFAULT_INSTRUCTION = "Given a query, retrieve the passages most relevant to it"
@@ -70,9 +72,18 @@ def shape_vectors(vectors: np.ndarray, *, normalize: bool, dimensions: int | Non
             )
         vectors = vectors[:, :dimensions]
     if normalize:
+        import numpy as np  # numpy loads with the first embedding, not at server start
+
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         vectors = vectors / np.where(norms == 0, 1.0, norms)
     return vectors
+
+
+def to_lists(vectors: np.ndarray) -> list[list[float]]:
+    """Plain lists for JSON, rounded to the precision a float32 holds."""
+    import numpy as np
+
+    return np.round(vectors.astype(np.float64), 7).tolist()
 
 
 def query_text(query: str, instruction: str | None, architecture: str | None) -> str:
@@ -84,6 +95,8 @@ def query_text(query: str, instruction: str | None, architecture: str | None) ->
 
 def rank(vectors: np.ndarray, top_k: int) -> list[tuple[int, float]]:
     """Documents (rows 1..n) ordered by cosine similarity to the query (row 0)."""
+    import numpy as np
+
     unit = shape_vectors(vectors, normalize=True, dimensions=None)
     scores = unit[1:] @ unit[0]
     order = np.argsort(-scores, kind="stable")[:top_k]

@@ -10,11 +10,12 @@ import sys
 import time
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
-
-import numpy as np
+from typing import TYPE_CHECKING, Literal
 
 from mcp_open.errors import ModelLoadError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 log = logging.getLogger(__name__)
 
@@ -24,11 +25,17 @@ StopFn = Callable[[], bool]
 
 POOLING = {"none": 0, "mean": 1, "cls": 2, "last": 3, "rank": 4}
 KV_TYPES = {"f16": 1, "q8_0": 8, "q4_0": 2}  # ggml_type values
-# Prompt chunks are sized to take about this long, so cancellation lands within ~0.2 s between chunks
-# while fast GPUs still evaluate whole n_batch chunks.
+# Prompt chunks are sized to take about this long, so a cancel lands between chunks within a fraction of a
+# second on a CPU while GPUs still evaluate whole n_batch chunks; below 128 tokens a CPU loses throughput.
 PREFILL_CHUNK_SECONDS = 0.1
-PREFILL_FIRST_CHUNK = 64
-PREFILL_MIN_CHUNK = 16
+PREFILL_FIRST_CHUNK = 128
+PREFILL_MIN_CHUNK = 128
+# Texts packed into one embedding batch stop at this many tokens (a longer text still gets a batch of its own):
+# every sequence's tokens are masked against the whole batch, so cost grows with its square (3.8x on the
+# tiny model at 64 texts, unchanged on Gemma; bench/).
+EMBED_PACK_TOKENS = 512
+# generate() evaluates the prompt's tail itself; leaving it this many tokens avoids a lone one-token decode.
+PREFILL_TAIL = 32
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,7 @@ class Completion:
     decode_seconds: float
     token_ids: list[int] = field(default_factory=list)
     matched_stop: str | None = None
+    decode_steps: int = 0  # tokens sampled after the first one: what decode_seconds paid for
 
 
 class Cancelled(Exception):
@@ -245,13 +253,15 @@ class LlamaEngine:
             decode_seconds=end - (first_token_at or end),
             token_ids=ids,
             matched_stop=matched,
+            # An end-of-generation token was sampled too, but is not part of the completion.
+            decode_steps=max(0, len(ids) - (0 if reason == "stop" and matched is None else 1)),
         )
 
     def _prefill(self, tokens: list[int], on_prompt: ProgressFn | None, should_stop: StopFn) -> int:
         """Evaluate all but the last prompt token in batches, reusing the cached prefix; returns tokens reused."""
         llama = self._llama
         reused = _common_prefix(llama._input_ids.tolist(), tokens)
-        # generate() replays the last prompt token itself to get fresh logits.
+        # generate() replays at least the last prompt token itself to get fresh logits.
         reused = min(reused, len(tokens) - 1)
         if reused < llama.n_tokens:
             if not llama._ctx.kv_cache_seq_rm(-1, reused, -1):
@@ -259,7 +269,7 @@ class LlamaEngine:
                 llama.reset()
                 llama._ctx.kv_cache_clear()
             llama.n_tokens = reused
-        done, end = reused, len(tokens) - 1
+        done, end = reused, max(reused, len(tokens) - PREFILL_TAIL)
         chunk = min(PREFILL_FIRST_CHUNK, llama.n_batch)
         while done < end:
             if should_stop():
@@ -361,13 +371,15 @@ class LlamaEngine:
         llama = self._llama
         if not self.config.embedding:
             raise ModelLoadError("this model was loaded for generation, not embeddings")
-        n_batch = llama.n_batch
+        pack = min(llama.n_batch, EMBED_PACK_TOKENS)
         n_seq_max = int(llama.context_params.n_seq_max)
+        import numpy as np  # only embedding needs it; keeps it out of the server's start-up
+
         out = np.zeros((len(token_lists), self.n_embd), dtype=np.float32)
         batch: list[int] = []
         used = 0
         for index, tokens in enumerate(token_lists):
-            if batch and (used + len(tokens) > n_batch or len(batch) >= n_seq_max):
+            if batch and (used + len(tokens) > pack or len(batch) >= n_seq_max):
                 self._embed_batch(token_lists, batch, out)
                 if on_batch:
                     on_batch(index, len(token_lists))
@@ -400,12 +412,19 @@ class LlamaEngine:
                     "llama.cpp returned no pooled embedding; the model's pooling type is 'none'. "
                     "Use an embedding model such as qwen3-embedding-0.6b."
                 )
-            out[index] = np.ctypeslib.as_array(ptr, shape=(width,))
+            out[index] = _as_array(ptr, width)
         llama._batch.reset()
 
     def close(self) -> None:
         """Free the model and context now rather than at garbage collection."""
         self._llama.close()
+
+
+def _as_array(ptr: object, width: int) -> np.ndarray:
+    """A float vector copied out of llama.cpp's buffer."""
+    import numpy as np
+
+    return np.ctypeslib.as_array(ptr, shape=(width,)).copy()
 
 
 def _next_chunk(size: int, seconds: float, n_batch: int) -> int:

@@ -138,5 +138,5 @@ def _usage(parts: list[Completion], extra_tokens: int) -> Usage:
         cached_prompt_tokens=parts[0].cached_tokens,
         prompt_seconds=round(prompt_seconds, 4),
         seconds=round(sum(p.prompt_seconds + p.decode_seconds for p in parts), 4),
-        tokens_per_second=round(completion / decode, 2) if decode > 0 else 0.0,
+        tokens_per_second=round(sum(p.decode_steps for p in parts) / decode, 2) if decode > 0 else 0.0,
     )

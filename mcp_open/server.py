@@ -56,15 +56,11 @@ async def _pump_progress(ctx: Context, state: ProgressState) -> None:
     last_sent = time.monotonic()
     while True:
         await anyio.sleep(PROGRESS_TICK_SECONDS)
-        version, progress, total, message = state.snapshot()
         now = time.monotonic()
-        if version != sent_version:
-            sent_version = version
-        elif now - last_sent >= HEARTBEAT_SECONDS:
-            progress, total, message = state.heartbeat()
-        else:
+        if state.version == sent_version and now - last_sent < HEARTBEAT_SECONDS:
             continue
-        await ctx.report_progress(progress, total, message)
+        sent_version = state.version
+        await ctx.report_progress(*state.next_report())
         last_sent = now
 
 

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
-
 from mcp_open import __version__, generation, translation
 from mcp_open.accounting import Ledger, Prices
 from mcp_open.calls import CallContext
-from mcp_open.embedding import Embedded, check_texts, embed_texts, query_text, rank, shape_vectors
+from mcp_open.embedding import Embedded, check_texts, embed_texts, query_text, rank, shape_vectors, to_lists
 from mcp_open.engine import Completion, build_features, supports_gpu_offload
 from mcp_open.errors import InvalidRequestError
 from mcp_open.gpu import offload_warning
@@ -114,7 +112,7 @@ class Service:
         vectors = shape_vectors(done.vectors, normalize=normalize, dimensions=dimensions)
         self.ledger.record("embed", done.prompt_tokens, 0)
         return EmbedResult(
-            embeddings=np.round(vectors.astype(np.float64), 7).tolist(),
+            embeddings=to_lists(vectors),
             dimensions=int(vectors.shape[1]),
             truncated=done.truncated,
             usage=_embed_usage(done, len(texts), started),
@@ -206,7 +204,7 @@ def _sum_usage(parts: list[Completion]) -> Usage:
         cached_prompt_tokens=sum(p.cached_tokens for p in parts),
         prompt_seconds=round(sum(p.prompt_seconds for p in parts), 4),
         seconds=round(sum(p.prompt_seconds + p.decode_seconds for p in parts), 4),
-        tokens_per_second=round(completion / decode, 2) if decode > 0 else 0.0,
+        tokens_per_second=round(sum(p.decode_steps for p in parts) / decode, 2) if decode > 0 else 0.0,
     )
 
 

@@ -8,14 +8,17 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mcp_open.calls import CallContext
 from mcp_open.engine import EngineConfig, LlamaEngine, supports_gpu_offload
-from mcp_open.ggufinfo import GgufInfo, read_info
 from mcp_open.gpu import OffloadPlan, free_vram_bytes, kv_cache_bytes, plan_offload
-from mcp_open.hub import ResolvedModel, resolve
 from mcp_open.queueing import FifoGate
 from mcp_open.settings import Settings
+
+if TYPE_CHECKING:
+    from mcp_open.ggufinfo import GgufInfo
+    from mcp_open.hub import ResolvedModel
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +56,10 @@ def default_pooling(info: GgufInfo) -> str:
 
 def load_model(spec: str, settings: Settings, embedding: bool, on_progress: Callable[[str], None]) -> LoadedModel:
     """Resolve, inspect, plan offload and load one model (blocking)."""
+    # Imported on first load so the MCP handshake never pays for huggingface_hub and gguf.
+    from mcp_open.ggufinfo import read_info
+    from mcp_open.hub import resolve
+
     start = time.perf_counter()
     resolved = resolve(spec, on_progress=on_progress)
     on_progress(f"loading {Path(resolved.path).name}")

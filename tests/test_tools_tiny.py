@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from llama_cpp import Llama
 
+from mcp_open.engine import EMBED_PACK_TOKENS
 from tests.conftest import ClientFactory, tiny_settings
 
 pytestmark = pytest.mark.anyio
@@ -194,10 +195,11 @@ async def test_translate_structure_on_tiny_model(connect: ClientFactory, tiny_ch
 async def test_embed_packs_a_list_into_few_batches(connect: ClientFactory, tiny_chat: Path, tiny_embed: Path) -> None:
     import json
 
-    texts = [f"sentence number {i} about something" for i in range(40)]  # ~10 tokens each, ctx 1024
-    long_texts = ["the model " * 200 for _ in range(6)]
+    texts = [f"number {i} here" for i in range(30)]
+    assert sum(count_tokens(tiny_embed, t) + 1 for t in texts) <= EMBED_PACK_TOKENS  # so one batch holds them all
+    long_texts = ["the model " * 50 for _ in range(6)]
     per_text = count_tokens(tiny_embed, long_texts[0]) + 1  # plus the EOS the embedder appends
-    expected = -(-6 // (1024 // per_text))  # equal texts: fill each batch with as many as fit
+    expected = -(-6 // (min(1024, EMBED_PACK_TOKENS) // per_text))  # equal texts: as many per batch as fit
     async with connect(tiny_settings(tiny_chat, tiny_embed)) as client:
         await client.call_tool("embed", {"texts": texts})
         first = json.loads((await client.read_resource("mcp-open://info")).contents[0].text)
@@ -205,7 +207,7 @@ async def test_embed_packs_a_list_into_few_batches(connect: ClientFactory, tiny_
         second = json.loads((await client.read_resource("mcp-open://info")).contents[0].text)
     embed_1 = next(m for m in first["models"] if m["role"] == "embedding")
     embed_2 = next(m for m in second["models"] if m["role"] == "embedding")
-    assert embed_1["embed_batches"] == 1 and embed_1["texts_embedded"] == 40
+    assert embed_1["embed_batches"] == 1 and embed_1["texts_embedded"] == 30
     assert 1 < expected < 6
     assert embed_2["embed_batches"] - embed_1["embed_batches"] == expected
 
