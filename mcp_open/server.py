@@ -207,8 +207,8 @@ def build_server(settings: Settings, service: Service | None = None) -> MCPServe
         )
 
     @mcp.tool(name="languages", description=tool_docs.LANGUAGES, annotations=tool_docs.READ_ONLY_IDEMPOTENT)
-    def languages() -> LanguagesResult:
-        """List languages."""
+    async def languages() -> LanguagesResult:
+        """List languages (async: a worker-thread hop would cost more than the work)."""
         return service.languages()
 
     @mcp.resource("mcp-open://info", name="server-info", mime_type="application/json")

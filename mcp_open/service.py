@@ -138,11 +138,7 @@ class Service:
 
     def languages(self) -> LanguagesResult:
         """The languages translate accepts."""
-        return LanguagesResult(
-            languages=[
-                LanguageInfo(code=lang.code, name=lang.name, native=lang.native) for lang in supported_languages()
-            ]
-        )
+        return _LANGUAGES
 
     def info(self) -> dict[str, object]:
         """Version, llama.cpp build features and each model's state."""
@@ -190,6 +186,11 @@ class Service:
                 f"max_tokens={max_tokens} is above this server's limit of {self.settings.max_tokens}; "
                 "ask for fewer, or restart the server with a larger --max-tokens"
             )
+
+
+_LANGUAGES = LanguagesResult(
+    languages=[LanguageInfo(code=lang.code, name=lang.name, native=lang.native) for lang in supported_languages()]
+)
 
 
 def _sum_usage(parts: list[Completion]) -> Usage:
