@@ -8,9 +8,10 @@ import logging
 import random
 import sys
 import time
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from mcp_open.errors import ModelLoadError
 
@@ -25,11 +26,9 @@ StopFn = Callable[[], bool]
 
 POOLING = {"none": 0, "mean": 1, "cls": 2, "last": 3, "rank": 4}
 KV_TYPES = {"f16": 1, "q8_0": 8, "q4_0": 2}  # ggml_type values
-# Prompt chunks are sized to take about this long, so a cancel lands between chunks within a fraction of a
-# second on a CPU while GPUs still evaluate whole n_batch chunks; below 128 tokens a CPU loses throughput.
-PREFILL_CHUNK_SECONDS = 0.1
-PREFILL_FIRST_CHUNK = 128
-PREFILL_MIN_CHUNK = 128
+# While a prompt batch is evaluated, llama.cpp asks the abort callback after each graph node; asking the event
+# loop whether the call was cancelled at most this often keeps that cheap and a cancel still lands in ~10 ms.
+ABORT_POLL_SECONDS = 0.01
 # Texts packed into one embedding batch stop at this many tokens (a longer text still gets a batch of its own):
 # every sequence's tokens are masked against the whole batch, so cost grows with its square (3.8x on the
 # tiny model at 64 texts, unchanged on Gemma; bench/).
@@ -109,6 +108,8 @@ def supports_gpu_offload() -> bool:
 # ggml's log levels (ggml.h); llama-cpp-python's own table predates DEBUG and shows warnings as errors.
 GGML_DEBUG, GGML_INFO, GGML_WARN, GGML_ERROR, GGML_CONT = 1, 2, 3, 4, 5
 _native_log = {"threshold": GGML_ERROR, "last": GGML_INFO}
+# What llama.cpp logs as errors when the abort callback stops a batch.
+ABORT_NOISE = (b"failed to compute graph", b"compute_async failed", b"failed to decode, ret = 2")
 _native_callback: object = None
 
 
@@ -124,6 +125,8 @@ def set_native_logging(verbose: bool) -> None:
     @llama_cpp.llama_log_callback
     def forward(level: int, text: bytes, _user: ctypes.c_void_p) -> None:
         level = _native_log["last"] if level == GGML_CONT else level
+        if any(noise in text for noise in ABORT_NOISE):
+            level = GGML_INFO  # our own cancel, not an error
         _native_log["last"] = level
         if level >= _native_log["threshold"]:
             sys.stderr.write(text.decode("utf-8", "replace"))
@@ -169,6 +172,7 @@ class LlamaEngine:
             ) from exc
         self._vocab = self._llama._model.vocab
         self.tokens_generated = 0
+        self._abort_requested = False
         self.prompt_tokens_evaluated = 0
         self.embed_batches = 0
         self.texts_embedded = 0
@@ -270,19 +274,48 @@ class LlamaEngine:
                 llama._ctx.kv_cache_clear()
             llama.n_tokens = reused
         done, end = reused, max(reused, len(tokens) - PREFILL_TAIL)
-        chunk = min(PREFILL_FIRST_CHUNK, llama.n_batch)
-        while done < end:
-            if should_stop():
-                raise Cancelled
-            piece = tokens[done : min(done + chunk, end)]
-            started = time.perf_counter()
-            llama.eval(piece)
-            chunk = _next_chunk(len(piece), time.perf_counter() - started, llama.n_batch)
-            done += len(piece)
-            self.prompt_tokens_evaluated += len(piece)
-            if on_prompt:
-                on_prompt(done, len(tokens))
+        with self._abortable(should_stop):
+            while done < end:
+                piece = tokens[done : min(done + llama.n_batch, end)]
+                self._eval(piece, should_stop)
+                done += len(piece)
+                self.prompt_tokens_evaluated += len(piece)
+                if on_prompt:
+                    on_prompt(done, len(tokens))
         return reused
+
+    def _eval(self, piece: list[int], should_stop: StopFn) -> None:
+        """Evaluate one prompt batch; an aborted decode (the call was cancelled) becomes Cancelled."""
+        if should_stop():
+            raise Cancelled
+        try:
+            self._llama.eval(piece)
+        except RuntimeError:
+            if self._abort_requested:
+                raise Cancelled from None
+            raise
+
+    @contextmanager
+    def _abortable(self, should_stop: StopFn) -> Iterator[None]:
+        """Let a cancel stop llama.cpp in the middle of a prompt batch, not only between batches."""
+        last_poll = 0.0
+
+        def poll(_data: object) -> bool:
+            nonlocal last_poll
+            now = time.monotonic()
+            if not self._abort_requested and now - last_poll >= ABORT_POLL_SECONDS:
+                last_poll = now
+                self._abort_requested = should_stop()
+            return self._abort_requested
+
+        self._abort_requested = False
+        callback = self._llama_cpp.ggml_abort_callback(poll)
+        _set_abort_callback(self._llama.ctx, callback)
+        try:
+            yield
+        finally:
+            # Decoding one token at a time needs no abort hook, and a Python call per graph node would cost.
+            _set_abort_callback(self._llama.ctx, None)
 
     def _decode(
         self,
@@ -427,11 +460,14 @@ def _as_array(ptr: object, width: int) -> np.ndarray:
     return np.ctypeslib.as_array(ptr, shape=(width,)).copy()
 
 
-def _next_chunk(size: int, seconds: float, n_batch: int) -> int:
-    """A prompt chunk size that takes about PREFILL_CHUNK_SECONDS, so a cancel is seen quickly even on a CPU."""
-    if seconds <= 0:
-        return n_batch
-    return max(PREFILL_MIN_CHUNK, min(n_batch, int(size * PREFILL_CHUNK_SECONDS / seconds)))
+def _set_abort_callback(ctx: object, callback: Any) -> None:
+    """llama_set_abort_callback, which llama-cpp-python does not wrap; None removes the hook."""
+    import llama_cpp
+
+    setter = llama_cpp.llama_cpp._lib.llama_set_abort_callback
+    setter.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
+    setter.restype = None
+    setter(ctx, ctypes.cast(callback, ctypes.c_void_p) if callback is not None else None, None)
 
 
 def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:

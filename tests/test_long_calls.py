@@ -166,3 +166,23 @@ async def test_translate_reports_tokens_out_of_its_budget(
     assert totals and all(t is not None and t >= 4 * 8 for t in totals)
     values = [p for p, _, _ in log.events]
     assert values == sorted(values)
+
+
+async def test_cancel_while_reading_a_long_prompt(connect_once: ClientFactory, gemma: Path, tiny_embed: Path) -> None:
+    # About 3,000 prompt tokens: several seconds of prompt processing on this CPU, in 512-token batches.
+    long_prompt = {"prompt": "The history of the lighthouse is long and full of storms. " * 250, "max_tokens": 4}
+    async with connect_once(long_settings(gemma, tiny_embed)) as client:
+        await client.call_tool("generate", {"prompt": "Warm up", "max_tokens": 1})
+        log = ProgressLog()
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(lambda: client.call_tool("generate", long_prompt, progress_callback=log))
+            await log.wait_for(lambda p, total, msg: bool(msg) and "reading the prompt" in msg)
+            tg.cancel_scope.cancel()
+        started = time.monotonic()
+        after = await client.call_tool("generate", {"prompt": "Hello", "max_tokens": 2})
+        waited = time.monotonic() - started
+        stats = await generation_stats(client)
+    assert not after.is_error
+    # Cancelled inside the second batch: the rest of the prompt was never evaluated.
+    assert stats["prompt_tokens_evaluated"] < 1024, stats  # the second 512-token batch never finished
+    assert waited < 5
