@@ -12,8 +12,6 @@ import anyio.from_thread
 import anyio.lowlevel
 import anyio.to_thread
 
-from mcp_open.engine import Cancelled
-
 T = TypeVar("T")
 
 # MCP wants each notification's progress above the last; while the real count stands still (loading, queueing,
@@ -79,9 +77,6 @@ class CallContext:
     async def run_in_thread(self, fn: Callable[[], T]) -> T:
         """Run blocking model work off the event loop; a cancelled call raises, never returns partial work."""
         try:
-            result = await anyio.to_thread.run_sync(fn)
-        except Cancelled:
-            await anyio.lowlevel.checkpoint()
-            raise
-        await anyio.lowlevel.checkpoint()
-        return result
+            return await anyio.to_thread.run_sync(fn)
+        finally:
+            await anyio.lowlevel.checkpoint()  # cancelled: raise here, never hand back partial work

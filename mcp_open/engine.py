@@ -179,18 +179,13 @@ class LlamaEngine:
 
     @property
     def n_ctx(self) -> int:
-        """Context window in tokens."""
-        return int(self._llama.n_ctx())
+        """Context window in tokens: what we asked for, since llama-cpp-python sizes its buffers to that."""
+        return min(int(self._llama.n_ctx()), self.config.n_ctx)
 
     @property
     def n_embd(self) -> int:
         """Embedding width."""
         return int(self._llama.n_embd())
-
-    @property
-    def n_layers(self) -> int:
-        """Transformer blocks in the model."""
-        return int(self._llama_cpp.llama_model_n_layer(self._llama.model))
 
     @property
     def chat_template(self) -> str | None:
@@ -266,7 +261,7 @@ class LlamaEngine:
         llama = self._llama
         reused = _common_prefix(llama._input_ids.tolist(), tokens)
         # generate() replays at least the last prompt token itself to get fresh logits.
-        reused = min(reused, len(tokens) - 1)
+        reused = max(0, min(reused, len(tokens) - 1))
         if reused < llama.n_tokens:
             if not llama._ctx.kv_cache_seq_rm(-1, reused, -1):
                 reused = 0

@@ -23,7 +23,3 @@ class InvalidRequestError(McpOpenError):
 
 class BusyError(McpOpenError):
     """The waiting line for a model is full."""
-
-
-class CallTimeoutError(McpOpenError):
-    """A call ran past the configured timeout."""

@@ -38,6 +38,8 @@ def make_prompt(engine: LlamaEngine, messages: list[ChatMessage], *, thinking: b
 
 def check_fits(engine: LlamaEngine, prompt_tokens: int, max_tokens: int) -> int:
     """The completion budget that fits the context; an error when the prompt alone does not."""
+    if prompt_tokens == 0:
+        raise InvalidRequestError("the prompt is empty; pass some text in 'prompt' or 'messages'")
     room = engine.n_ctx - prompt_tokens
     if room < 1:
         raise InvalidRequestError(
@@ -73,14 +75,19 @@ class Generated:
 def generate(engine: LlamaEngine, req: GenerateRequest, call: CallContext) -> Generated:
     """Run one generate request to completion (blocking; call from a worker thread)."""
     messages = build_messages(req.prompt, req.messages, req.system)
-    thinking = req.thinking and req.max_tokens >= MIN_THINKING_BUDGET
+    thinking = req.thinking and supports_thinking_switch(engine.chat_template)
     prompt = make_prompt(engine, messages, thinking=thinking)
     budget = check_fits(engine, len(prompt.tokens), req.max_tokens)
-    if thinking and prompt.templated and supports_thinking_switch(engine.chat_template):
+    if thinking and budget < MIN_THINKING_BUDGET:
+        # Too little room to think and still answer: answer directly.
+        thinking = False
+        prompt = make_prompt(engine, messages, thinking=False)
+        budget = check_fits(engine, len(prompt.tokens), req.max_tokens)
+    if thinking:
         return _generate_thinking(engine, prompt, budget, req, call)
     parts = [_complete(engine, prompt.tokens, budget, req, req.stop, call, offset=0)]
     reasoning, answer = split_thinking(parts[0].text) if prompt.templated else (None, parts[0].text)
-    return Generated(answer, reasoning, parts[0].finish_reason, _usage(parts, 0))
+    return Generated(answer, reasoning, parts[0].finish_reason, usage_of(parts))
 
 
 def _generate_thinking(
@@ -94,13 +101,14 @@ def _generate_thinking(
     if thought.finish_reason == "stop" and thought.matched_stop is None:
         reasoning, early = split_thinking(thought.text)
         if early:  # the model ended its turn on its own, with an answer
-            return Generated(early, reasoning, "stop", _usage([thought], 0))
+            return Generated(early, reasoning, "stop", usage_of([thought]))
     reasoning = thought.text.replace("<think>", "", 1).strip() or None
     spent = thought.completion_tokens + close_tokens
     follow = prompt.text + thought.text + THINK_CLOSE
     tokens = engine.tokenize(follow, add_special=False, parse_special=True)
-    answer = _complete(engine, tokens, max(1, budget - spent), req, req.stop, call, offset=spent)
-    return Generated(answer.text.strip(), reasoning, answer.finish_reason, _usage([thought, answer], close_tokens))
+    room = check_fits(engine, len(tokens), budget - spent)
+    answer = _complete(engine, tokens, room, req, req.stop, call, offset=spent)
+    return Generated(answer.text.strip(), reasoning, answer.finish_reason, usage_of([thought, answer], close_tokens))
 
 
 def _complete(
@@ -126,17 +134,18 @@ def _complete(
     )
 
 
-def _usage(parts: list[Completion], extra_tokens: int) -> Usage:
-    """Usage summed over the completions of one call."""
+def usage_of(parts: list[Completion], extra_tokens: int = 0, *, one_prompt: bool = True) -> Usage:
+    """Usage summed over completions: one prompt continued (thinking) or many prompts (translation pieces)."""
+    prompts = parts[:1] if one_prompt else parts
+    prompt = sum(p.prompt_tokens for p in prompts)
     completion = sum(p.completion_tokens for p in parts) + extra_tokens
     decode = sum(p.decode_seconds for p in parts)
-    prompt_seconds = parts[0].prompt_seconds
     return Usage(
-        prompt_tokens=parts[0].prompt_tokens,
+        prompt_tokens=prompt,
         completion_tokens=completion,
-        total_tokens=parts[0].prompt_tokens + completion,
-        cached_prompt_tokens=parts[0].cached_tokens,
-        prompt_seconds=round(prompt_seconds, 4),
+        total_tokens=prompt + completion,
+        cached_prompt_tokens=sum(p.cached_tokens for p in prompts),
+        prompt_seconds=round(sum(p.prompt_seconds for p in prompts), 4),
         seconds=round(sum(p.prompt_seconds + p.decode_seconds for p in parts), 4),
         tokens_per_second=round(sum(p.decode_steps for p in parts) / decode, 2) if decode > 0 else 0.0,
     )

@@ -209,11 +209,6 @@ def _identifier() -> LanguageIdentifier:
         return _load_identifier()
 
 
-def load_detector() -> None:
-    """Load the detection model now (e.g. in a worker thread at startup) instead of on first use."""
-    _identifier()
-
-
 def detect_language(text: str) -> Language | None:
     """The base language of `text`, or None when it has no letters or no language stands out."""
     if not any(char.isalpha() for char in text):

@@ -112,6 +112,9 @@ def build_server(settings: Settings, service: Service | None = None) -> MCPServe
                     result = await work(call)
             except (McpOpenError, TimeoutError, Cancelled) as exc:
                 failure = exc
+            except Exception as exc:  # a bug or an engine failure: say so, keep serving
+                log.exception("unexpected failure in a tool call")
+                failure = exc
             finally:
                 tg.cancel_scope.cancel()
         if failure is not None:
@@ -135,7 +138,7 @@ def build_server(settings: Settings, service: Service | None = None) -> MCPServe
         top_k: Annotated[int, Field(ge=0, le=1000, description="Sample from the k likeliest tokens.")] = 20,
         min_p: Annotated[float, Field(ge=0, le=1, description="Drop tokens below this share of the top.")] = 0.0,
         repeat_penalty: Annotated[float, Field(ge=0.5, le=2, description="Above 1 discourages repeats.")] = 1.0,
-        seed: Annotated[int | None, Field(ge=0, description="Fix for repeatable sampling.")] = None,
+        seed: Annotated[int | None, Field(ge=0, le=2**32 - 2, description="Fix for repeatable sampling.")] = None,
         stop: Annotated[list[str] | None, Field(max_length=16, description="Stop before any of these.")] = None,
         thinking: Annotated[bool, Field(description="Let Qwen3 reason before answering.")] = False,
     ) -> GenerateResult:
@@ -228,4 +231,9 @@ def _explain(failure: BaseException, settings: Settings) -> str:
         )
     if isinstance(failure, Cancelled):
         return "the call was cancelled"
+    if not isinstance(failure, McpOpenError):
+        return (
+            f"unexpected {type(failure).__name__}: {failure}. The server is still running; its stderr has the "
+            "details (run with -v for more). Retrying with a shorter input or another model may help."
+        )
     return str(failure)

@@ -24,7 +24,6 @@ from mcp_open.schemas import (
     TranslateRequest,
     TranslateResult,
     Translation,
-    Usage,
 )
 from mcp_open.settings import Settings
 from mcp_open.slots import LoadedModel, Loader, ModelSlot, load_model
@@ -76,7 +75,7 @@ class Service:
         async with self.translator.use(call) as model:
             outcome = await call.run_in_thread(lambda: self._translate_all(model, req, source, target, call))
         translations, completions = outcome
-        usage = _sum_usage(completions)
+        usage = generation.usage_of(completions, one_prompt=False)
         self.ledger.record("translate", usage.prompt_tokens, usage.completion_tokens)
         return TranslateResult(translations=translations, target_lang=target.code, usage=usage, model=model.name)
 
@@ -191,22 +190,6 @@ class Service:
 _LANGUAGES = LanguagesResult(
     languages=[LanguageInfo(code=lang.code, name=lang.name, native=lang.native) for lang in supported_languages()]
 )
-
-
-def _sum_usage(parts: list[Completion]) -> Usage:
-    """Usage over many completions (translation of several paragraphs)."""
-    prompt = sum(p.prompt_tokens for p in parts)
-    completion = sum(p.completion_tokens for p in parts)
-    decode = sum(p.decode_seconds for p in parts)
-    return Usage(
-        prompt_tokens=prompt,
-        completion_tokens=completion,
-        total_tokens=prompt + completion,
-        cached_prompt_tokens=sum(p.cached_tokens for p in parts),
-        prompt_seconds=round(sum(p.prompt_seconds for p in parts), 4),
-        seconds=round(sum(p.prompt_seconds + p.decode_seconds for p in parts), 4),
-        tokens_per_second=round(sum(p.decode_steps for p in parts) / decode, 2) if decode > 0 else 0.0,
-    )
 
 
 def _embed_usage(done: Embedded, count: int, started: float) -> EmbedUsage:

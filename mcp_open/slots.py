@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from mcp_open.calls import CallContext
 from mcp_open.engine import EngineConfig, LlamaEngine, supports_gpu_offload
+from mcp_open.errors import McpOpenError, ModelLoadError
 from mcp_open.gpu import OffloadPlan, free_vram_bytes, kv_cache_bytes, plan_offload
 from mcp_open.queueing import FifoGate
 from mcp_open.settings import Settings
@@ -135,9 +136,15 @@ class ModelSlot:
         call.progress.note(f"loading the {self.role} model {self.spec}")
         try:
             self.model = self.loader(self.spec, self.settings, self.embedding, call.progress.note)
-        except Exception as exc:
+        except McpOpenError as exc:
             self.last_error = str(exc)
             raise
+        except Exception as exc:  # network, disk or llama.cpp failures while loading
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            raise ModelLoadError(
+                f"could not load the {self.role} model {self.spec}: {self.last_error}. Check the spec with "
+                f"`mcp-open models info {self.spec}`, or pick another model."
+            ) from exc
         self.last_error = None
         self.loads += 1
 

@@ -66,6 +66,14 @@ def tiny_settings(chat: Path, embed: Path, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
+def count_tokens(model: Path, text: str) -> int:
+    """Tokens of text (special tokens parsed, nothing added) in a model's own vocabulary."""
+    from llama_cpp import Llama
+
+    llama = Llama(model_path=str(model), n_ctx=256, verbose=False, vocab_only=True)
+    return len(llama.tokenize(text.encode(), add_bos=False, special=True))
+
+
 ClientFactory = Callable[..., AbstractAsyncContextManager[Client]]
 
 

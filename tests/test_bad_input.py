@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from mcp import Client
 
-from tests.conftest import ClientFactory, tiny_settings
+from tests.conftest import ClientFactory, count_tokens, tiny_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -116,4 +116,44 @@ async def test_bad_role_and_unknown_tool(connect: ClientFactory, tiny_chat: Path
     async with connect(tiny_settings(tiny_chat, tiny_embed)) as client:
         bad_role = await client.call_tool("generate", {"messages": [{"role": "wizard", "content": "x"}]})
         assert bad_role.is_error and "role" in error_text(bad_role)
+        await assert_still_serves(client)
+
+
+async def test_odd_context_size_keeps_errors_clear(connect: ClientFactory, tiny_chat: Path, tiny_embed: Path) -> None:
+    # llama.cpp pads a 300-token context to 512; limits must follow the 300 the buffers were sized for.
+    async with connect(tiny_settings(tiny_chat, tiny_embed, ctx=300)) as client:
+        long_prompt = await client.call_tool("generate", {"prompt": "the model " * 200, "max_tokens": 4})
+        long_text = await client.call_tool("embed", {"texts": ["the model " * 200]})
+        assert "300" in error_text(long_prompt) and "--ctx" in error_text(long_prompt)
+        assert "300" in error_text(long_text) and "truncate" in error_text(long_text)
+        await assert_still_serves(client)
+
+
+async def test_empty_prompt_on_a_base_model(connect: ClientFactory, tiny_base: Path, tiny_embed: Path) -> None:
+    async with connect(tiny_settings(tiny_base, tiny_embed)) as client:
+        text = error_text(await client.call_tool("generate", {"prompt": "", "max_tokens": 4}))
+        assert "empty" in text
+        await assert_still_serves(client)
+
+
+@pytest.mark.parametrize("room", [20, 40])  # below and above the smallest budget worth thinking in
+async def test_thinking_with_little_room_still_answers(
+    connect: ClientFactory, tiny_chat: Path, tiny_embed: Path, room: int
+) -> None:
+    async with connect(tiny_settings(tiny_chat, tiny_embed, ctx=256)) as client:
+        probe = await client.call_tool("generate", {"prompt": "the", "max_tokens": 1, "thinking": True})
+        per_word = count_tokens(tiny_chat, " the")
+        filler = (256 - probe.structured_content["usage"]["prompt_tokens"] - room) // per_word
+        result = await client.call_tool(
+            "generate", {"prompt": "the" + " the" * filler, "max_tokens": 200, "thinking": True, "seed": 2}
+        )
+    assert not result.is_error, result.content
+    usage = result.structured_content["usage"]
+    assert usage["prompt_tokens"] + usage["completion_tokens"] <= 256
+
+
+async def test_seed_beyond_32_bits_is_rejected(connect: ClientFactory, tiny_chat: Path, tiny_embed: Path) -> None:
+    async with connect(tiny_settings(tiny_chat, tiny_embed)) as client:
+        text = error_text(await client.call_tool("generate", {"prompt": "hi", "seed": 2**40}))
+        assert "seed" in text
         await assert_still_serves(client)

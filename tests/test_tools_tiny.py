@@ -9,7 +9,7 @@ import pytest
 from llama_cpp import Llama
 
 from mcp_open.engine import EMBED_PACK_TOKENS
-from tests.conftest import ClientFactory, tiny_settings
+from tests.conftest import ClientFactory, count_tokens, tiny_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -21,11 +21,6 @@ def chatml(system: str | None, user: str, *, thinking: bool) -> str:
     head = f"<|im_start|>system\n{system}<|im_end|>\n" if system else ""
     tail = "" if thinking else EMPTY_THINK
     return f"{head}<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n{tail}"
-
-
-def count_tokens(model: Path, text: str) -> int:
-    llama = Llama(model_path=str(model), n_ctx=256, verbose=False, vocab_only=True)
-    return len(llama.tokenize(text.encode(), add_bos=False, special=True))
 
 
 async def test_lists_tools_with_output_schemas(connect: ClientFactory, tiny_chat: Path, tiny_embed: Path) -> None:
