@@ -95,3 +95,27 @@ def test_serve_warns_plainly_on_a_cpu_build(tiny_chat: Path, tiny_embed: Path) -
     info = json.loads(out.stdout)
     assert info["gpu"]["offload_supported"] is False
     assert "CUDA" in info["gpu"]["warning"] and "pip install" in info["gpu"]["warning"]
+
+
+def fake_nvidia_smi(folder: Path, body: str) -> None:
+    script = folder / "nvidia-smi"
+    script.write_text(f"#!/bin/sh\n{body}\n")
+    script.chmod(0o755)
+
+
+def test_free_vram_read_from_nvidia_smi(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mcp_open.gpu import free_vram_bytes
+
+    fake_nvidia_smi(tmp_path, 'echo "$@" > "$(dirname "$0")/args"; echo 8192')
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    assert free_vram_bytes(1) == 8192 * 2**20
+    assert "--id=1" in (tmp_path / "args").read_text()
+
+
+@pytest.mark.parametrize("body", ["exit 9", "echo 'No devices were found'"])
+def test_free_vram_unknown_when_nvidia_smi_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str) -> None:
+    from mcp_open.gpu import free_vram_bytes
+
+    fake_nvidia_smi(tmp_path, body)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    assert free_vram_bytes() is None
