@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from mcp_open.calls import CallContext
 from mcp_open.chat import build_messages, render_chat, render_plain, split_thinking, supports_thinking_switch
-from mcp_open.engine import Completion, LlamaEngine, Sampling
+from mcp_open.engine import Completion, FinishReason, LlamaEngine, Sampling
 from mcp_open.errors import InvalidRequestError
 from mcp_open.schemas import ChatMessage, GenerateRequest, Usage
 
@@ -68,7 +68,7 @@ class Generated:
 
     text: str
     reasoning: str | None
-    finish_reason: str
+    finish_reason: FinishReason
     usage: Usage
 
 

@@ -61,7 +61,7 @@ class Service:
         return GenerateResult(
             text=done.text,
             reasoning=done.reasoning,
-            finish_reason="stop" if done.finish_reason == "stop" else "length",
+            finish_reason=done.finish_reason,
             usage=done.usage,
             model=model.name,
         )
