@@ -10,7 +10,8 @@ from llama_cpp import Llama
 
 from bench.config import Config
 from bench.models import BenchModel
-from mcp_open.engine import EngineConfig, LlamaEngine, Sampling
+from mcp_open.engines.llama import EngineConfig, LlamaEngine
+from mcp_open.engines.protocol import Sampling
 
 POOLING = {
     "none": llama_cpp.LLAMA_POOLING_TYPE_NONE,

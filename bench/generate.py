@@ -12,7 +12,8 @@ from bench import direct
 from bench.prompts import server_prompt_tokens, story
 from bench.session import BenchError, ModelSession, note
 from bench.stats import summarize
-from mcp_open.engine import LlamaEngine
+from mcp_open.engines.llama import LlamaEngine
+from mcp_open.engines.protocol import Hooks
 
 WARMUP_TOKENS = 8
 SIDES = ("mcp", "engine", "direct")
@@ -61,7 +62,7 @@ async def _mcp(session: ModelSession, prompt: str, n: int) -> Run:
 
 def _engine(engine: LlamaEngine, tokens: list[int], n: int) -> Run:
     """The server's own engine call, without MCP: same sampler settings as the generate tool at temperature 0."""
-    done = engine.complete(tokens, max_tokens=n, sampling=direct.engine_greedy())
+    done = engine.complete_tokens(tokens, n, direct.engine_greedy(), (), Hooks())
     return {
         "prompt_tokens": done.prompt_tokens,
         "completion_tokens": done.completion_tokens,

@@ -16,7 +16,7 @@ from bench.procs import SERVER_ENV, http_server, serve_args, stdio_server
 from bench.session import BenchError, note
 from bench.stats import summarize
 
-IMPORTS = "import mcp_open.cli, mcp_open.engine, mcp_open.server"
+IMPORTS = "import mcp_open.edge.cli, mcp_open.engines.llama, mcp_open.edge.server"
 
 
 async def run(config: Config, errlog: TextIO) -> dict[str, Any]:

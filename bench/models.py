@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from mcp_open.ggufinfo import read_info
-from mcp_open.slots import default_pooling
+from mcp_open.models.ggufinfo import read_info
+from mcp_open.serving.loading import default_pooling
 
 DEFAULT_MODELS = ("tiny", "gemma")
 
@@ -63,7 +63,7 @@ def _spec_path(spec: str) -> str:
     """A local file as is; anything else through mcp-open's own resolver (catalog alias or hub spec)."""
     if Path(spec).is_file():
         return str(Path(spec).resolve())
-    from mcp_open.hub import resolve
+    from mcp_open.models.hub import resolve
 
     return str(resolve(spec).path)
 

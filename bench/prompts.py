@@ -6,7 +6,8 @@ import itertools
 
 from llama_cpp import Llama
 
-from mcp_open.chat import build_messages, render_chat, render_plain
+from mcp_open.engines.templates import render_chat
+from mcp_open.tasks.chat import build_messages, render_plain, to_turns
 
 STORY = (
     "The lighthouse keeper had lived alone on the island for eleven years. Every evening he climbed the hundred "
@@ -65,7 +66,7 @@ def server_prompt_tokens(llama: Llama, prompt: str, system: str | None = None) -
     template = llama.metadata.get("tokenizer.chat_template")
     if template:
         bos, eos = _token_text(llama, llama.token_bos()), _token_text(llama, llama.token_eos())
-        text = render_chat(template, messages, bos=bos, eos=eos, enable_thinking=False)
+        text = render_chat(template, to_turns(messages), bos=bos, eos=eos, enable_thinking=False)
         return list(llama.tokenize(text.encode(), add_bos=False, special=True))
     return list(llama.tokenize(render_plain(messages).encode(), add_bos=True))
 

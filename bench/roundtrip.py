@@ -14,8 +14,8 @@ from bench.models import BenchModel
 from bench.procs import http_server, model_args, stdio_server
 from bench.session import note
 from bench.stats import summarize
-from mcp_open.server import build_server
-from mcp_open.service import Service
+from mcp_open.edge.server import build_server
+from mcp_open.tasks.service import Service
 from mcp_open.settings import Settings
 
 WARMUP_CALLS = 5

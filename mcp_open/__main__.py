@@ -1,3 +1,3 @@
-from mcp_open.cli import main
+from mcp_open.edge.cli import main
 
 raise SystemExit(main())

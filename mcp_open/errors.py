@@ -23,3 +23,17 @@ class InvalidRequestError(McpOpenError):
 
 class BusyError(McpOpenError):
     """The waiting line for a model is full."""
+
+
+class ContextOverflowError(InvalidRequestError):
+    """A prompt does not fit the model's context window; the message gives the counts and the ways out."""
+
+    def __init__(self, prompt_tokens: int, n_ctx: int, advice: str | None = None) -> None:
+        self.prompt_tokens = prompt_tokens
+        self.n_ctx = n_ctx
+        advice = advice or "shorten the prompt, or restart the server with a larger --ctx"
+        super().__init__(f"the prompt is {prompt_tokens} tokens but the context window is {n_ctx} tokens; {advice}")
+
+
+class RemoteEngineError(McpOpenError):
+    """An OpenAI-compatible backend failed; the message says what to check."""

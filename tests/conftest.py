@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from mcp import Client, StdioServerParameters
 
-from mcp_open.server import build_server
+from mcp_open.edge.server import build_server
 from mcp_open.settings import Settings
 from models.tiny_qwen3 import build as build_tiny
 

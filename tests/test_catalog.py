@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from mcp_open.catalog import REPO_CATALOG, CatalogEntry, catalog_path, load_catalog, lookup, read_catalog
+from mcp_open.models.catalog import REPO_CATALOG, CatalogEntry, catalog_path, load_catalog, lookup, read_catalog
 from mcp_open.errors import ConfigError
-from mcp_open.hub import quant_label
+from mcp_open.models.hub import quant_label
 
 REQUIRED = {
     "qwen3-0.6b",

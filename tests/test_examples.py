@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mcp_open.cli import build_parser
+from mcp_open.edge.cli import build_parser
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from mcp_open.errors import ModelLoadError, ModelNotFoundError
-from mcp_open.ggufinfo import read_info, shard_paths
+from mcp_open.models.ggufinfo import read_info, shard_paths
 
 TEMPLATE = "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
 TENSORS = {"token_embd.weight": (100, 64), "blk.0.attn_q.weight": (64, 64), "output_norm.weight": (64,)}

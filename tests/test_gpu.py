@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from mcp_open.errors import ConfigError
-from mcp_open.gpu import CUDA_INSTALL_HINT, kv_cache_bytes, parse_gpu_layers, plan_offload
+from mcp_open.models.gpu import CUDA_INSTALL_HINT, kv_cache_bytes, parse_gpu_layers, plan_offload
 from mcp_open.settings import Settings
 from tests.conftest import console_script
 
@@ -104,7 +104,7 @@ def fake_nvidia_smi(folder: Path, body: str) -> None:
 
 
 def test_free_vram_read_from_nvidia_smi(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from mcp_open.gpu import free_vram_bytes
+    from mcp_open.models.gpu import free_vram_bytes
 
     fake_nvidia_smi(tmp_path, 'echo "$@" > "$(dirname "$0")/args"; echo 8192')
     monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
@@ -114,7 +114,7 @@ def test_free_vram_read_from_nvidia_smi(tmp_path: Path, monkeypatch: pytest.Monk
 
 @pytest.mark.parametrize("body", ["exit 9", "echo 'No devices were found'"])
 def test_free_vram_unknown_when_nvidia_smi_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str) -> None:
-    from mcp_open.gpu import free_vram_bytes
+    from mcp_open.models.gpu import free_vram_bytes
 
     fake_nvidia_smi(tmp_path, body)
     monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from mcp import Client
 
-from mcp_open.cli import main
-from mcp_open.server import build_server
+from mcp_open.edge.cli import main
+from mcp_open.edge.server import build_server
 from mcp_open.settings import Settings
 from tests.conftest import console_script
 from tests.hfcache import cache_repo, use_cache

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mcp_open.cli import build_parser
+from mcp_open.edge.cli import build_parser
 from mcp_open.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

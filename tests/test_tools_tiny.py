@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from llama_cpp import Llama
 
-from mcp_open.engine import EMBED_PACK_TOKENS
+from mcp_open.engines.llama import EMBED_PACK_TOKENS
 from tests.conftest import ClientFactory, count_tokens, tiny_settings
 
 pytestmark = pytest.mark.anyio

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from mcp_open.ggufinfo import SHARD_RE
+from mcp_open.models.ggufinfo import SHARD_RE
 
 DEFAULT_QUANT = "Q4_K_M"
 

@@ -1,51 +1,15 @@
-"""Turning chat turns into a prompt: the GGUF's own Jinja template, or plain text for base models."""
+"""Chat turns from tool arguments, plain transcripts for base models, and thinking split from answers."""
 
 from __future__ import annotations
 
 import re
-from datetime import datetime
-from functools import lru_cache
 
-from jinja2 import Template, TemplateError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
-
+from mcp_open.engines.protocol import Turn
 from mcp_open.errors import InvalidRequestError
-from mcp_open.schemas import ChatMessage
+from mcp_open.tasks.schemas import ChatMessage
 
 THINK_BLOCK = re.compile(r"<think>(.*?)(?:</think>|$)", re.DOTALL)
 PLAIN_ROLE_NAMES = {"system": "System", "user": "User", "assistant": "Assistant"}
-
-
-def _raise(message: str) -> None:
-    raise TemplateError(message)
-
-
-@lru_cache(maxsize=8)
-def _compile(template: str) -> Template:
-    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
-    env.globals.update(raise_exception=_raise, strftime_now=lambda fmt: datetime.now().strftime(fmt))
-    return env.from_string(template)
-
-
-def supports_thinking_switch(template: str | None) -> bool:
-    """Whether the template understands enable_thinking (Qwen3 does)."""
-    return bool(template) and "enable_thinking" in str(template)
-
-
-def render_chat(template: str, messages: list[ChatMessage], *, bos: str, eos: str, enable_thinking: bool) -> str:
-    """Render turns with the model's template, ending where the assistant speaks next."""
-    try:
-        return _compile(template).render(
-            messages=[m.model_dump() for m in messages],
-            add_generation_prompt=True,
-            enable_thinking=enable_thinking,
-            bos_token=bos,
-            eos_token=eos,
-        )
-    except TemplateError as exc:
-        raise InvalidRequestError(
-            f"the model's chat template rejected these messages ({exc}); check the roles and their order"
-        ) from exc
 
 
 def render_plain(messages: list[ChatMessage]) -> str:
@@ -82,3 +46,8 @@ def split_thinking(text: str) -> tuple[str | None, str]:
     reasoning = match.group(1).strip()
     answer = (text[: match.start()] + text[match.end() :]).strip()
     return reasoning or None, answer
+
+
+def to_turns(messages: list[ChatMessage]) -> list[Turn]:
+    """Engine turns from tool messages."""
+    return [Turn(m.role, m.content) for m in messages]

@@ -6,12 +6,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mcp_open.calls import CallContext
-from mcp_open.chat import render_chat, split_thinking
-from mcp_open.engine import Completion, LlamaEngine, Sampling
-from mcp_open.errors import InvalidRequestError
-from mcp_open.languages import Language
-from mcp_open.schemas import ChatMessage
+from mcp_open.serving.calls import CallContext
+from mcp_open.tasks.chat import split_thinking
+from mcp_open.engines.protocol import Completion, Engine, Hooks, Prompt, Sampling, Turn
+from mcp_open.errors import ContextOverflowError
+from mcp_open.tasks.languages import Language
 
 ProgressHook = Callable[[int, int], None]
 
@@ -106,27 +105,27 @@ class TokenTally:
             self.done += completion.completion_tokens
 
 
-def units_of(engine: LlamaEngine, text: str) -> list[str]:
+def units_of(engine: Engine, text: str) -> list[str]:
     """The pieces translated one at a time: paragraphs for chat models, lines for base models."""
     paragraphs = [p for p in split_segments(text)[::2] if p.strip()]
-    if engine.chat_template:
+    if engine.info.chat:
         return paragraphs
     return [line for p in paragraphs for line in p.split("\n") if line.strip()]
 
 
-def budget_of(engine: LlamaEngine, texts: list[str], cap: int) -> int:
+def budget_of(engine: Engine, texts: list[str], cap: int) -> int:
     """The token budget of translating all texts, for progress totals."""
     return sum(budget_for(engine, unit, cap) for text in texts for unit in units_of(engine, text))
 
 
-def translate_text(engine: LlamaEngine, text: str, job: Job, call: CallContext, tally: TokenTally, label: str) -> str:
+def translate_text(engine: Engine, text: str, job: Job, call: CallContext, tally: TokenTally, label: str) -> str:
     """Translate one text paragraph by paragraph (line by line for base models), separators untouched."""
     system = system_prompt(job.source, job.target, job.context, job.formality)
     pieces = split_segments(text)
     for i in range(0, len(pieces), 2):
         if not pieces[i].strip():
             continue
-        if engine.chat_template:
+        if engine.info.chat:
             done = [translate_segment_chat(engine, pieces[i], system, job.cap, call, tally.hook(label))]
             tally.add(done[0].completion)
         else:
@@ -185,32 +184,22 @@ def clean_output(raw: str, original: str) -> str:
     return f"{lead}{text}{trail}"
 
 
-def budget_for(engine: LlamaEngine, text: str, cap: int) -> int:
+def budget_for(engine: Engine, text: str, cap: int) -> int:
     """Tokens a translation of text may take: generous, since some scripts need more tokens."""
-    return min(cap, 2 * len(engine.tokenize(text, add_special=False)) + 24)
+    return min(cap, 2 * engine.count_tokens(text) + 24)
 
 
 def translate_segment_chat(
-    engine: LlamaEngine, segment: str, system: str, cap: int, call: CallContext, on_token: ProgressHook
+    engine: Engine, segment: str, system: str, cap: int, call: CallContext, on_token: ProgressHook
 ) -> SegmentResult:
     """Translate one paragraph with the model's chat template."""
-    assert engine.chat_template is not None
-    messages = [ChatMessage(role="system", content=system), ChatMessage(role="user", content=segment)]
-    text = render_chat(engine.chat_template, messages, bos=engine.bos_text, eos=engine.eos_text, enable_thinking=False)
-    tokens = engine.tokenize(text, add_special=False, parse_special=True)
-    _check_room(engine, len(tokens))
-    done = engine.complete(
-        tokens,
-        max_tokens=min(budget_for(engine, segment, cap), engine.n_ctx - len(tokens)),
-        sampling=TRANSLATION_SAMPLING,
-        on_token=on_token,
-        should_stop=call.should_stop,
-    )
+    prompt = Prompt.chat([Turn("system", system), Turn("user", segment)], thinking=False)
+    done = _complete(engine, prompt, budget_for(engine, segment, cap), [], call, on_token)
     return SegmentResult(clean_output(done.text, segment), done)
 
 
 def translate_line_base(
-    engine: LlamaEngine,
+    engine: Engine,
     line: str,
     source: Language,
     target: Language,
@@ -223,22 +212,22 @@ def translate_line_base(
     prefix, content, suffix = match.groups() if match else ("", line, "")
     if not content.strip():
         return SegmentResult(line, None)
-    tokens = engine.tokenize(few_shot_prompt(source, target, content.strip()), add_special=True)
-    _check_room(engine, len(tokens))
-    done = engine.complete(
-        tokens,
-        max_tokens=min(budget_for(engine, content, cap), engine.n_ctx - len(tokens)),
-        sampling=TRANSLATION_SAMPLING,
-        stop=["\n"],
-        on_token=on_token,
-        should_stop=call.should_stop,
-    )
+    prompt = Prompt.raw(few_shot_prompt(source, target, content.strip()))
+    done = _complete(engine, prompt, budget_for(engine, content, cap), ["\n"], call, on_token)
     return SegmentResult(f"{prefix}{clean_output(done.text, content.strip())}{suffix}", done)
 
 
-def _check_room(engine: LlamaEngine, prompt_tokens: int) -> None:
-    if prompt_tokens >= engine.n_ctx - 8:
-        raise InvalidRequestError(
-            f"a paragraph of the text needs a {prompt_tokens}-token prompt but the context window is "
-            f"{engine.n_ctx} tokens; split the paragraph, or restart the server with a larger --ctx"
-        )
+def _complete(
+    engine: Engine, prompt: Prompt, budget: int, stop: list[str], call: CallContext, on_token: ProgressHook
+) -> Completion:
+    """One greedy completion; a piece too long for the context says to split it."""
+    hooks = Hooks(on_token=on_token, should_stop=call.should_stop)
+    try:
+        return engine.complete(prompt, max_tokens=budget, sampling=TRANSLATION_SAMPLING, stop=stop, hooks=hooks)
+    except ContextOverflowError as exc:
+        raise ContextOverflowError(
+            exc.prompt_tokens,
+            exc.n_ctx,
+            "a paragraph of the text is too long to translate in one piece; split it with a blank line, or "
+            "restart the server with a larger --ctx",
+        ) from exc

@@ -1,28 +1,18 @@
-"""Embedding on a loaded model: token limits, batching, Matryoshka truncation, cosine ranking."""
+"""Embedding on any engine: checks, Matryoshka truncation, normalisation, cosine ranking."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from mcp_open.calls import CallContext
-from mcp_open.engine import LlamaEngine
+from mcp_open.engines.protocol import Embedded, Engine, Hooks
 from mcp_open.errors import InvalidRequestError
+from mcp_open.serving.calls import CallContext
 
 if TYPE_CHECKING:
     import numpy as np
 
 QWEN_QUERY_TEMPLATE = "Instruct: {instruction}\nQuery:{query}"
 DEFAULT_INSTRUCTION = "Given a query, retrieve the passages most relevant to it"
-
-
-@dataclass
-class Embedded:
-    """Raw pooled vectors and what they cost."""
-
-    vectors: np.ndarray
-    prompt_tokens: int
-    truncated: list[int]
 
 
 def check_texts(texts: list[str], field: str = "texts") -> None:
@@ -34,33 +24,13 @@ def check_texts(texts: list[str], field: str = "texts") -> None:
         raise InvalidRequestError(f"{field}[{blank[0]}] is empty; every text needs some content to embed")
 
 
-def tokenize_all(engine: LlamaEngine, texts: list[str], truncate: bool) -> tuple[list[list[int]], list[int]]:
-    """Tokens per text within the context; too long is an error unless truncate is set."""
-    limit = engine.n_ctx
-    token_lists, truncated = [], []
-    for i, text in enumerate(texts):
-        tokens = engine.tokenize(text, add_special=True)
-        if len(tokens) > limit:
-            if not truncate:
-                raise InvalidRequestError(
-                    f"texts[{i}] is {len(tokens)} tokens but the embedding model takes at most {limit}; "
-                    "split it, or pass truncate=true to embed only its first part"
-                )
-            tokens = tokens[: limit - 1] + tokens[-1:]  # keep the final (EOS) token last-token pooling reads
-            truncated.append(i)
-        token_lists.append(tokens)
-    return token_lists, truncated
-
-
-def embed_texts(engine: LlamaEngine, texts: list[str], truncate: bool, call: CallContext) -> Embedded:
-    """Pooled vectors for texts, in as few llama.cpp batches as the context allows (blocking)."""
-    token_lists, truncated = tokenize_all(engine, texts, truncate)
-    vectors = engine.embed(
-        token_lists,
-        on_batch=lambda done, n: call.progress.update(done, n, f"{done}/{n} texts embedded"),
+def embed_texts(engine: Engine, texts: list[str], truncate: bool, call: CallContext) -> Embedded:
+    """Pooled vectors for texts, in as few batches as the engine allows (blocking)."""
+    hooks = Hooks(
+        on_token=lambda done, n: call.progress.update(done, n, f"{done}/{n} texts embedded"),
         should_stop=call.should_stop,
     )
-    return Embedded(vectors, sum(len(t) for t in token_lists), truncated)
+    return engine.embed(texts, truncate=truncate, hooks=hooks)
 
 
 def shape_vectors(vectors: np.ndarray, *, normalize: bool, dimensions: int | None) -> np.ndarray:

@@ -16,12 +16,13 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
-from mcp_open import __version__, tool_docs
-from mcp_open.calls import CallContext, ProgressState
-from mcp_open.engine import Cancelled
+from mcp_open import __version__
+from mcp_open.edge import tool_docs
+from mcp_open.serving.calls import CallContext, ProgressState
+from mcp_open.engines.protocol import Cancelled
 from mcp_open.errors import McpOpenError
-from mcp_open.httpserve import auth_options
-from mcp_open.schemas import (
+from mcp_open.edge.httpauth import auth_options
+from mcp_open.tasks.schemas import (
     ChatMessage,
     EmbedResult,
     Formality,
@@ -32,7 +33,7 @@ from mcp_open.schemas import (
     TranslateRequest,
     TranslateResult,
 )
-from mcp_open.service import Service
+from mcp_open.tasks.service import Service
 from mcp_open.settings import Settings
 
 log = logging.getLogger(__name__)

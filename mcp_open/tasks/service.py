@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import time
 
-from mcp_open import __version__, generation, translation
-from mcp_open.accounting import Ledger, Prices
-from mcp_open.calls import CallContext
-from mcp_open.embedding import Embedded, check_texts, embed_texts, query_text, rank, shape_vectors, to_lists
-from mcp_open.engine import Completion, build_features, supports_gpu_offload
+from mcp_open import __version__
+from mcp_open.tasks import generation, translation
+from mcp_open.tasks.accounting import Ledger, Prices
+from mcp_open.serving.calls import CallContext
+from mcp_open.engines.protocol import Completion, Embedded
+from mcp_open.tasks.embedding import check_texts, embed_texts, query_text, rank, shape_vectors, to_lists
 from mcp_open.errors import InvalidRequestError
-from mcp_open.gpu import offload_warning
-from mcp_open.languages import Language, detect_language, normalize_source, normalize_target, supported_languages
-from mcp_open.schemas import (
+from mcp_open.tasks.languages import Language, detect_language, normalize_source, normalize_target, supported_languages
+from mcp_open.tasks.schemas import (
     EmbedResult,
     EmbedUsage,
     GenerateRequest,
@@ -26,7 +26,8 @@ from mcp_open.schemas import (
     Translation,
 )
 from mcp_open.settings import Settings
-from mcp_open.slots import LoadedModel, Loader, ModelSlot, load_model
+from mcp_open.serving import environment
+from mcp_open.serving.slots import LoadedModel, Loader, ModelSlot, default_loader
 
 RANK_SNIPPET_CHARS = 160
 
@@ -34,7 +35,7 @@ RANK_SNIPPET_CHARS = 160
 class Service:
     """Owns the model slots and turns requests into results."""
 
-    def __init__(self, settings: Settings, loader: Loader = load_model) -> None:
+    def __init__(self, settings: Settings, loader: Loader = default_loader) -> None:
         self.settings = settings
         self.chat = ModelSlot("generation", settings.model, settings, embedding=False, loader=loader)
         same = settings.translation_model == settings.model
@@ -125,7 +126,7 @@ class Service:
         check_texts([query], "query")
         check_texts(documents, "documents")
         async with self.embedder.use(call) as model:
-            wrapped = query_text(query, instruction, model.info.architecture)
+            wrapped = query_text(query, instruction, model.engine.info.architecture)
             started = time.perf_counter()
             done = await call.run_in_thread(lambda: embed_texts(model.engine, [wrapped, *documents], True, call))
         self.ledger.record("rank", done.prompt_tokens, 0)
@@ -141,15 +142,9 @@ class Service:
 
     def info(self) -> dict[str, object]:
         """Version, llama.cpp build features and each model's state."""
-        features = build_features()
         return {
             "version": __version__,
-            "llama_cpp": features,
-            "gpu": {
-                "requested_layers": self.settings.gpu_layers,
-                "offload_supported": features["gpu_offload"],
-                "warning": offload_warning(self.settings.gpu_layers, bool(features["gpu_offload"])),
-            },
+            **environment.build_report(self.settings),
             "models": [slot.describe() for slot in self.slots],
             "savings": self.ledger.report(),
             "limits": {
@@ -161,11 +156,8 @@ class Service:
         }
 
     def startup_warnings(self) -> list[str]:
-        """What the operator must hear at start (e.g. GPU layers asked of a CPU-only build)."""
-        if self.settings.gpu_layers in ("auto", 0):
-            return []  # nothing to warn about, and no need to load llama.cpp before the handshake
-        warning = offload_warning(self.settings.gpu_layers, supports_gpu_offload())
-        return [warning] if warning else []
+        """What the operator must hear at start."""
+        return environment.startup_warnings(self.settings)
 
     def unload_idle(self) -> list[str]:
         """Unload models idle past --keep-alive; returns the roles unloaded."""

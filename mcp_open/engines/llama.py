@@ -1,4 +1,7 @@
-"""The llama.cpp seam: load a GGUF, complete (streaming, stoppable), embed in batches. The only llama_cpp user."""
+"""The llama.cpp engine: load a GGUF, render and tokenize prompts, complete (streaming, stoppable), embed.
+
+The only module that imports llama_cpp; written against llama-cpp-python 0.3.36 (pinned exactly).
+"""
 
 from __future__ import annotations
 
@@ -10,19 +13,31 @@ import sys
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from mcp_open.errors import ModelLoadError
+from mcp_open.engines.protocol import (
+    Cancelled,
+    Completion,
+    Constraint,
+    Embedded,
+    EngineInfo,
+    FinishReason,
+    Hooks,
+    ProgressFn,
+    Prompt,
+    Sampling,
+    StopFn,
+    find_stop,
+    room_for,
+)
+from mcp_open.engines.templates import render_chat, split_markup, supports_thinking_switch, unfound_texts
+from mcp_open.errors import InvalidRequestError, ModelLoadError
 
 if TYPE_CHECKING:
     import numpy as np
 
 log = logging.getLogger(__name__)
-
-FinishReason = Literal["stop", "length"]
-ProgressFn = Callable[[int, int], None]
-StopFn = Callable[[], bool]
 
 POOLING = {"none": 0, "mean": 1, "cls": 2, "last": 3, "rank": 4}
 KV_TYPES = {"f16": 1, "q8_0": 8, "q4_0": 2}  # ggml_type values
@@ -51,38 +66,7 @@ class EngineConfig:
     embedding: bool = False
     pooling: str | None = None
     verbose: bool = False
-
-
-@dataclass(frozen=True)
-class Sampling:
-    """Sampler settings for one completion."""
-
-    temperature: float = 0.7
-    top_p: float = 0.8
-    top_k: int = 20
-    min_p: float = 0.0
-    repeat_penalty: float = 1.0
-    seed: int | None = None
-
-
-@dataclass
-class Completion:
-    """What one completion produced."""
-
-    text: str
-    completion_tokens: int
-    prompt_tokens: int
-    cached_tokens: int
-    finish_reason: FinishReason
-    prompt_seconds: float
-    decode_seconds: float
-    token_ids: list[int] = field(default_factory=list)
-    matched_stop: str | None = None
-    decode_steps: int = 0  # tokens sampled after the first one: what decode_seconds paid for
-
-
-class Cancelled(Exception):
-    """The caller asked the decoder to stop."""
+    name: str | None = None
 
 
 def build_features() -> dict[str, object]:
@@ -197,6 +181,21 @@ class LlamaEngine:
         """GGUF metadata as llama.cpp reports it."""
         return dict(self._llama.metadata)
 
+    @property
+    def info(self) -> EngineInfo:
+        """What the tasks may rely on."""
+        template = self.chat_template
+        return EngineInfo(
+            name=self.config.name or self.path,
+            kind="llama.cpp",
+            n_ctx=self.n_ctx,
+            chat=template is not None,
+            thinking_switch=supports_thinking_switch(template),
+            can_prefill=True,
+            architecture=self.metadata.get("general.architecture"),
+            embedding=self.config.embedding,
+        )
+
     def token_text(self, token: int) -> str:
         """The text of one special token (e.g. BOS) for chat templates."""
         if token < 0:
@@ -214,31 +213,68 @@ class LlamaEngine:
         return self.token_text(self._llama.token_eos())
 
     def tokenize(self, text: str, *, add_special: bool = True, parse_special: bool = False) -> list[int]:
-        """Tokens of text; add_special adds BOS/EOS as the vocabulary asks."""
+        """Tokens of text; add_special adds BOS/EOS as the vocabulary asks; parse_special reads control tokens."""
         return list(self._llama.tokenize(text.encode("utf-8"), add_bos=add_special, special=parse_special))
 
     def detokenize(self, tokens: Sequence[int]) -> str:
         """Text of tokens."""
         return self._llama.detokenize(list(tokens)).decode("utf-8", "replace")
 
+    def count_tokens(self, text: str) -> int:
+        """Tokens of plain text."""
+        return len(self.tokenize(text, add_special=False))
+
+    def prompt_tokens(self, prompt: Prompt) -> int:
+        """Tokens the prompt takes once rendered."""
+        return len(self.render(prompt))
+
+    def render(self, prompt: Prompt) -> list[int]:
+        """Prompt tokens: the template's markup may hold control tokens, the caller's text never does."""
+        if prompt.text is not None:
+            return self.tokenize(prompt.text, add_special=True)
+        template = self.chat_template
+        if template is None:
+            raise InvalidRequestError("this model has no chat template; send raw text (a base model) instead")
+        thinking = prompt.thinking and supports_thinking_switch(template)
+        rendered = render_chat(template, prompt.turns, bos=self.bos_text, eos=self.eos_text, enable_thinking=thinking)
+        spans = split_markup(rendered, prompt.turns)
+        for lost in unfound_texts(spans, prompt.turns):
+            # The template rewrote this text, so it sits inside markup: make sure it cannot carry control tokens.
+            spans = [(t.replace(lost, _defuse(lost)) if markup else t, markup) for t, markup in spans]
+        tokens: list[int] = []
+        for text, markup in spans:
+            tokens += self.tokenize(text, add_special=False, parse_special=markup)
+        if prompt.prefill:
+            tokens += self.tokenize(prompt.prefill, add_special=False, parse_special=True)
+        return tokens
+
     def complete(
         self,
-        prompt_tokens: list[int],
+        prompt: Prompt,
         *,
         max_tokens: int,
         sampling: Sampling,
         stop: Sequence[str] = (),
-        on_prompt: ProgressFn | None = None,
-        on_token: ProgressFn | None = None,
-        should_stop: StopFn | None = None,
+        constraint: Constraint | None = None,
+        hooks: Hooks | None = None,
     ) -> Completion:
-        """Decode up to max_tokens after the prompt; raises Cancelled when should_stop says so."""
-        should_stop = should_stop or (lambda: False)
+        """Decode up to max_tokens after the prompt (fewer if the context is fuller); raises Cancelled."""
+        hooks = hooks or Hooks()
+        if constraint is not None:
+            raise InvalidRequestError("structured output is not available on this engine yet")
+        prompt_tokens = self.render(prompt)
+        budget = room_for(len(prompt_tokens), max_tokens, self.n_ctx)
+        return self.complete_tokens(prompt_tokens, budget, sampling, stop, hooks)
+
+    def complete_tokens(
+        self, prompt_tokens: list[int], max_tokens: int, sampling: Sampling, stop: Sequence[str], hooks: Hooks
+    ) -> Completion:
+        """Decode after already tokenized prompt tokens (which must leave room for max_tokens)."""
         start = time.perf_counter()
-        cached = self._prefill(prompt_tokens, on_prompt, should_stop)
+        cached = self._prefill(prompt_tokens, hooks.on_prompt, hooks.should_stop)
         prompt_done = time.perf_counter()
         text, ids, reason, first_token_at, matched = self._decode(
-            prompt_tokens, max_tokens, sampling, stop, on_token, should_stop
+            prompt_tokens, max_tokens, sampling, stop, hooks.on_token, hooks.should_stop
         )
         end = time.perf_counter()
         prompt_seconds = (first_token_at or end) - start
@@ -255,6 +291,15 @@ class LlamaEngine:
             # An end-of-generation token was sampled too, but is not part of the completion.
             decode_steps=max(0, len(ids) - (0 if reason == "stop" and matched is None else 1)),
         )
+
+    def stats(self) -> dict[str, int]:
+        """Counters for the info resource."""
+        return {
+            "tokens_generated": self.tokens_generated,
+            "prompt_tokens_evaluated": self.prompt_tokens_evaluated,
+            "embed_batches": self.embed_batches,
+            "texts_embedded": self.texts_embedded,
+        }
 
     def _prefill(self, tokens: list[int], on_prompt: ProgressFn | None, should_stop: StopFn) -> int:
         """Evaluate all but the last prompt token in batches, reusing the cached prefix; returns tokens reused."""
@@ -365,10 +410,9 @@ class LlamaEngine:
             ids.append(token)
             seen = len(text)
             text += decoder.decode(self._piece(token))
-            hit = _find_stop(text, stop, seen)
+            hit = find_stop(text, stop, seen)
             if hit is not None:
-                matched = next(s for s in stop if s and text.startswith(s, hit))
-                text, reason = text[:hit], "stop"
+                text, matched, reason = text[: hit[0]], hit[1], "stop"
                 break
             if on_token:
                 on_token(len(ids), max_tokens)
@@ -388,17 +432,51 @@ class LlamaEngine:
                 return buf.raw[:n]
             size = -n
 
-    def embed(
-        self,
-        token_lists: Sequence[list[int]],
-        *,
-        on_batch: ProgressFn | None = None,
-        should_stop: StopFn | None = None,
-    ) -> np.ndarray:
-        """Pooled embeddings, one row per token list, packing as many lists into each batch as fit."""
-        llama = self._llama
+    def embed(self, texts: Sequence[str], *, truncate: bool, hooks: Hooks | None = None) -> Embedded:
+        """Pooled vectors, one row per text, packing as many texts into each batch as fit."""
+        hooks = hooks or Hooks()
         if not self.config.embedding:
             raise ModelLoadError("this model was loaded for generation, not embeddings")
+        token_lists, truncated = self._embedding_tokens(texts, truncate, hooks.should_stop)
+        vectors = self._embed_tokens(token_lists, hooks.on_token, hooks.should_stop)
+        return Embedded(vectors, sum(len(t) for t in token_lists), truncated)
+
+    def _embedding_tokens(
+        self, texts: Sequence[str], truncate: bool, should_stop: StopFn
+    ) -> tuple[list[list[int]], list[int]]:
+        """Tokens per text within the context; too long is an error unless truncate is set."""
+        limit = self.n_ctx
+        closing = self._pooled_token()
+        token_lists, truncated = [], []
+        for i, text in enumerate(texts):
+            if should_stop():
+                raise Cancelled
+            tokens = self.tokenize(text, add_special=True)
+            if closing is not None and (not tokens or tokens[-1] != closing):
+                tokens.append(closing)  # last-token pooling reads this token; older GGUFs forget to add it
+            if len(tokens) > limit:
+                if not truncate:
+                    raise InvalidRequestError(
+                        f"texts[{i}] is {len(tokens)} tokens but the embedding model takes at most {limit}; "
+                        "split it, or pass truncate=true to embed only its first part"
+                    )
+                tokens = tokens[: limit - 1] + tokens[-1:]  # keep the final token last-token pooling reads
+                truncated.append(i)
+            token_lists.append(tokens)
+        return token_lists, truncated
+
+    def _pooled_token(self) -> int | None:
+        """The token a last-token-pooling model must end on (<|endoftext|> for Qwen3-Embedding), else None."""
+        if self.config.pooling != "last":
+            return None
+        eot = self.tokenize("<|endoftext|>", add_special=False, parse_special=True)
+        return eot[0] if len(eot) == 1 else int(self._llama.token_eos())
+
+    def _embed_tokens(
+        self, token_lists: Sequence[list[int]], on_batch: ProgressFn | None, should_stop: StopFn
+    ) -> np.ndarray:
+        """Pooled embeddings for token lists in as few llama.cpp batches as fit."""
+        llama = self._llama
         pack = min(llama.n_batch, EMBED_PACK_TOKENS)
         n_seq_max = int(llama.context_params.n_seq_max)
         import numpy as np  # only embedding needs it; keeps it out of the server's start-up
@@ -411,7 +489,7 @@ class LlamaEngine:
                 self._embed_batch(token_lists, batch, out)
                 if on_batch:
                     on_batch(index, len(token_lists))
-                if should_stop and should_stop():
+                if should_stop():
                     raise Cancelled
                 batch, used = [], 0
             batch.append(index)
@@ -475,7 +553,6 @@ def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
     return n
 
 
-def _find_stop(text: str, stop: Sequence[str], seen: int) -> int | None:
-    """Where the earliest stop string starts, looking only at matches that end after text[:seen]."""
-    found = [i for s in stop if s and (i := text.find(s, max(0, seen - len(s) + 1))) >= 0]
-    return min(found) if found else None
+def _defuse(text: str) -> str:
+    """Text with a zero-width joiner after every '<', so no control token can be spelled in it."""
+    return text.replace("<", "<\u200d")

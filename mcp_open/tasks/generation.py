@@ -1,14 +1,13 @@
-"""Generation on a loaded model: prompt building, the thinking budget, token accounting."""
+"""Generation on any engine: prompt building, the thinking budget, token accounting."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mcp_open.calls import CallContext
-from mcp_open.chat import build_messages, render_chat, render_plain, split_thinking, supports_thinking_switch
-from mcp_open.engine import Completion, FinishReason, LlamaEngine, Sampling
-from mcp_open.errors import InvalidRequestError
-from mcp_open.schemas import ChatMessage, GenerateRequest, Usage
+from mcp_open.engines.protocol import Completion, Engine, FinishReason, Hooks, Prompt, Sampling, room_for
+from mcp_open.serving.calls import CallContext
+from mcp_open.tasks.chat import build_messages, render_plain, split_thinking, to_turns
+from mcp_open.tasks.schemas import ChatMessage, GenerateRequest, Usage
 
 THINK_CLOSE = "</think>\n\n"
 # Below this budget thinking would starve the answer, so it is switched off.
@@ -17,36 +16,11 @@ MIN_THINKING_BUDGET = 32
 QWEN_DEFAULTS = {False: (0.7, 0.8), True: (0.6, 0.95)}
 
 
-@dataclass
-class Prompt:
-    """A prompt ready for the engine."""
-
-    text: str
-    tokens: list[int]
-    templated: bool
-
-
-def make_prompt(engine: LlamaEngine, messages: list[ChatMessage], *, thinking: bool) -> Prompt:
-    """Render and tokenize turns with the model's chat template, or as plain text for a base model."""
-    template = engine.chat_template
-    if template:
-        text = render_chat(template, messages, bos=engine.bos_text, eos=engine.eos_text, enable_thinking=thinking)
-        return Prompt(text, engine.tokenize(text, add_special=False, parse_special=True), True)
-    text = render_plain(messages)
-    return Prompt(text, engine.tokenize(text, add_special=True), False)
-
-
-def check_fits(engine: LlamaEngine, prompt_tokens: int, max_tokens: int) -> int:
-    """The completion budget that fits the context; an error when the prompt alone does not."""
-    if prompt_tokens == 0:
-        raise InvalidRequestError("the prompt is empty; pass some text in 'prompt' or 'messages'")
-    room = engine.n_ctx - prompt_tokens
-    if room < 1:
-        raise InvalidRequestError(
-            f"the prompt is {prompt_tokens} tokens but the context window is {engine.n_ctx} tokens; "
-            "shorten the prompt, or restart the server with a larger --ctx"
-        )
-    return min(max_tokens, room)
+def make_prompt(engine: Engine, messages: list[ChatMessage], *, thinking: bool, prefill: str = "") -> Prompt:
+    """Chat turns for a model with a template, or a plain transcript for a base model."""
+    if engine.info.chat:
+        return Prompt.chat(to_turns(messages), thinking=thinking, prefill=prefill)
+    return Prompt.raw(render_plain(messages) + prefill)
 
 
 def sampling_of(req: GenerateRequest) -> Sampling:
@@ -72,48 +46,53 @@ class Generated:
     usage: Usage
 
 
-def generate(engine: LlamaEngine, req: GenerateRequest, call: CallContext) -> Generated:
+def generate(engine: Engine, req: GenerateRequest, call: CallContext) -> Generated:
     """Run one generate request to completion (blocking; call from a worker thread)."""
     messages = build_messages(req.prompt, req.messages, req.system)
-    thinking = req.thinking and supports_thinking_switch(engine.chat_template)
+    info = engine.info
+    thinking = req.thinking and info.thinking_switch
     prompt = make_prompt(engine, messages, thinking=thinking)
-    budget = check_fits(engine, len(prompt.tokens), req.max_tokens)
-    if thinking and budget < MIN_THINKING_BUDGET:
+    if thinking and info.can_prefill:
+        budget = room_for(engine.prompt_tokens(prompt), req.max_tokens, info.n_ctx)
+        if budget >= MIN_THINKING_BUDGET:
+            return _generate_thinking(engine, messages, prompt, budget, req, call)
         # Too little room to think and still answer: answer directly.
         thinking = False
         prompt = make_prompt(engine, messages, thinking=False)
-        budget = check_fits(engine, len(prompt.tokens), req.max_tokens)
-    if thinking:
-        return _generate_thinking(engine, prompt, budget, req, call)
-    parts = [_complete(engine, prompt.tokens, budget, req, req.stop, call, offset=0)]
-    reasoning, answer = split_thinking(parts[0].text) if prompt.templated else (None, parts[0].text)
-    return Generated(answer, reasoning, parts[0].finish_reason, usage_of(parts))
+    done = _complete(engine, prompt, req.max_tokens, req, req.stop, call, offset=0)
+    reasoning, answer = _split(done, info.chat)
+    return Generated(answer, reasoning, done.finish_reason, usage_of([done]))
+
+
+def _split(done: Completion, chat: bool) -> tuple[str | None, str]:
+    """Reasoning and answer of a completion: the engine's own split, else <think> tags."""
+    if done.reasoning is not None:
+        return done.reasoning.strip() or None, done.text.strip()
+    return split_thinking(done.text) if chat else (None, done.text)
 
 
 def _generate_thinking(
-    engine: LlamaEngine, prompt: Prompt, budget: int, req: GenerateRequest, call: CallContext
+    engine: Engine, messages: list[ChatMessage], prompt: Prompt, budget: int, req: GenerateRequest, call: CallContext
 ) -> Generated:
     """Think within part of the budget, then close the thought and answer with the rest."""
-    close_tokens = len(engine.tokenize(THINK_CLOSE, add_special=False, parse_special=True))
+    close_tokens = engine.count_tokens(THINK_CLOSE)
     answer_reserve = max(budget // 4, 16)
     think_budget = max(1, budget - answer_reserve - close_tokens)
-    thought = _complete(engine, prompt.tokens, think_budget, req, ["</think>"], call, offset=0)
+    thought = _complete(engine, prompt, think_budget, req, ["</think>"], call, offset=0)
     if thought.finish_reason == "stop" and thought.matched_stop is None:
         reasoning, early = split_thinking(thought.text)
         if early:  # the model ended its turn on its own, with an answer
             return Generated(early, reasoning, "stop", usage_of([thought]))
     reasoning = thought.text.replace("<think>", "", 1).strip() or None
     spent = thought.completion_tokens + close_tokens
-    follow = prompt.text + thought.text + THINK_CLOSE
-    tokens = engine.tokenize(follow, add_special=False, parse_special=True)
-    room = check_fits(engine, len(tokens), budget - spent)
-    answer = _complete(engine, tokens, room, req, req.stop, call, offset=spent)
+    follow = make_prompt(engine, messages, thinking=True, prefill=thought.text + THINK_CLOSE)
+    answer = _complete(engine, follow, budget - spent, req, req.stop, call, offset=spent)
     return Generated(answer.text.strip(), reasoning, answer.finish_reason, usage_of([thought, answer], close_tokens))
 
 
 def _complete(
-    engine: LlamaEngine,
-    tokens: list[int],
+    engine: Engine,
+    prompt: Prompt,
     budget: int,
     req: GenerateRequest,
     stop: list[str],
@@ -123,15 +102,12 @@ def _complete(
 ) -> Completion:
     """One engine completion wired to the call's progress and cancellation."""
     total = req.max_tokens
-    return engine.complete(
-        tokens,
-        max_tokens=budget,
-        sampling=sampling_of(req),
-        stop=stop,
+    hooks = Hooks(
         on_prompt=lambda done, n: call.progress.update(offset, total, f"reading the prompt: {done}/{n} tokens"),
         on_token=lambda done, _n: call.progress.update(offset + done, total, f"{offset + done}/{total} tokens"),
         should_stop=call.should_stop,
     )
+    return engine.complete(prompt, max_tokens=max(1, budget), sampling=sampling_of(req), stop=stop, hooks=hooks)
 
 
 def usage_of(parts: list[Completion], extra_tokens: int = 0, *, one_prompt: bool = True) -> Usage:

@@ -52,16 +52,14 @@ def _setup_logging(verbose: bool) -> None:
 def _serve(args: argparse.Namespace) -> int:
     settings = _settings_from(args)
     _setup_logging(settings.verbose)
-    from mcp_open.engine import set_native_logging
-    from mcp_open.server import build_server
+    from mcp_open.edge.server import build_server
 
-    set_native_logging(settings.verbose)
     server = build_server(settings)
     if settings.transport == "stdio":
         log.info("mcp-open %s serving on stdio (model %s, embed %s)", __version__, settings.model, settings.embed_model)
         server.run("stdio")
         return 0
-    from mcp_open.httpserve import transport_security
+    from mcp_open.edge.httpauth import transport_security
 
     log.warning("mcp-open %s serving streamable HTTP at http://%s:%s/mcp", __version__, settings.host, settings.port)
     server.run(
@@ -71,7 +69,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _models_list(_args: argparse.Namespace) -> int:
-    from mcp_open.hub import models_table
+    from mcp_open.models.hub import models_table
 
     rows = models_table()
     print(json.dumps(rows, indent=2) if _args.json else _format_table(rows))
@@ -89,7 +87,7 @@ def _format_table(rows: list[dict[str, object]]) -> str:
 
 
 def _models_pull(args: argparse.Namespace) -> int:
-    from mcp_open.hub import pull
+    from mcp_open.models.hub import pull
 
     resolved = pull(args.spec, show_progress=True)
     if resolved.note:
@@ -99,8 +97,8 @@ def _models_pull(args: argparse.Namespace) -> int:
 
 
 def _models_info(args: argparse.Namespace) -> int:
-    from mcp_open.ggufinfo import read_info
-    from mcp_open.hub import resolve
+    from mcp_open.models.ggufinfo import read_info
+    from mcp_open.models.hub import resolve
 
     resolved = resolve(args.spec, download=False)
     info = read_info(resolved.path)
@@ -114,7 +112,7 @@ def _models_info(args: argparse.Namespace) -> int:
 def _info(args: argparse.Namespace) -> int:
     settings = _settings_from(args)
     _setup_logging(settings.verbose)
-    from mcp_open.service import Service
+    from mcp_open.tasks.service import Service
 
     print(json.dumps(Service(settings).info(), indent=2))
     return 0

@@ -1,0 +1,71 @@
+"""Turning a configured model spec into a ready engine: resolve, inspect, plan GPU offload, load."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from mcp_open.engines.llama import EngineConfig, LlamaEngine, supports_gpu_offload
+from mcp_open.models.ggufinfo import GgufInfo, read_info
+from mcp_open.models.gpu import free_vram_bytes, kv_cache_bytes, plan_offload
+from mcp_open.models.hub import ResolvedModel, resolve
+from mcp_open.serving.slots import LoadedModel
+from mcp_open.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Architectures whose embedding models pool on the last token (Qwen3-Embedding and kin).
+LAST_TOKEN_POOLING_ARCHS = ("qwen2", "qwen3")
+
+
+def default_pooling(info: GgufInfo) -> str:
+    """The pooling an embedding model wants: its own, else last-token for Qwen, mean otherwise."""
+    if info.pooling_type and info.pooling_type != "none":
+        return info.pooling_type
+    return "last" if info.architecture in LAST_TOKEN_POOLING_ARCHS else "mean"
+
+
+def display_name(resolved: ResolvedModel) -> str:
+    """repo:QUANT for hub models, the file name otherwise."""
+    if resolved.repo and resolved.quant:
+        return f"{resolved.repo}:{resolved.quant}"
+    return Path(resolved.path).name
+
+
+def load_local(spec: str, settings: Settings, embedding: bool, on_progress: Callable[[str], None]) -> LoadedModel:
+    """Resolve, inspect, plan offload and load one GGUF (blocking)."""
+    start = time.perf_counter()
+    resolved = resolve(spec, on_progress=on_progress)
+    on_progress(f"loading {Path(resolved.path).name}")
+    info = read_info(resolved.path)
+    n_ctx = min(settings.ctx, info.context_length or settings.ctx)
+    kv_width = info.kv_width or info.embedding_length or 0
+    plan = plan_offload(
+        settings.gpu_layers,
+        supports_offload=supports_gpu_offload(),
+        total_layers=info.block_count or 0,
+        model_bytes=resolved.size_bytes,
+        kv_bytes=kv_cache_bytes(n_ctx, info.block_count or 0, kv_width, settings.kv_cache_type),
+        free_vram=free_vram_bytes(settings.main_gpu) if settings.gpu_layers == "auto" else None,
+    )
+    if plan.warning:
+        log.warning(plan.warning)
+    config = EngineConfig(
+        n_ctx=n_ctx,
+        n_gpu_layers=plan.n_gpu_layers,
+        n_threads=settings.threads,
+        flash_attn=settings.flash_attn,
+        kv_cache_type=settings.kv_cache_type,
+        main_gpu=settings.main_gpu,
+        tensor_split=settings.tensor_split,
+        embedding=embedding,
+        pooling=default_pooling(info) if embedding else None,
+        verbose=settings.verbose,
+        name=display_name(resolved),
+    )
+    engine = LlamaEngine(str(resolved.path), config)
+    seconds = time.perf_counter() - start
+    log.info("loaded %s in %.2f s (%s; %s)", resolved.path, seconds, plan.reason, f"ctx {n_ctx}")
+    return LoadedModel(engine, seconds, resolved, info, plan)
