@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -62,6 +63,9 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=0, le=65535, description="HTTP port.")
     auth_token: str | None = Field(None, description="Bearer token HTTP clients must send.", repr=False)
     verbose: bool = Field(False, description="Log our steps and llama.cpp's native logs to stderr.")
+    data_dir: Path | None = Field(
+        None, description="Where the usage ledger and search indexes live (default: the user data directory)."
+    )
 
     @field_validator("gpu_layers", mode="before")
     @classmethod
@@ -88,6 +92,15 @@ class Settings(BaseSettings):
                 "use your GPU. Set --auth-token (or MCP_OPEN_AUTH_TOKEN), or bind --host 127.0.0.1."
             )
         return self
+
+    @property
+    def data_path(self) -> Path:
+        """The data directory in force."""
+        if self.data_dir is not None:
+            return self.data_dir.expanduser()
+        from mcp_open.store.db import default_data_dir
+
+        return default_data_dir()
 
     @property
     def translation_model(self) -> str:

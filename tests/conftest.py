@@ -31,6 +31,8 @@ def _offline_hub(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     for name in list(os.environ):
         if name.startswith("MCP_OPEN_"):
             monkeypatch.delenv(name)
+    # The ledger and search indexes of a test never touch the user's real data directory.
+    monkeypatch.setenv("MCP_OPEN_DATA_DIR", str(tmp_path_factory.mktemp("data")))
 
 
 @pytest.fixture(scope="session")

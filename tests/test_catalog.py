@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from mcp_open.models.catalog import REPO_CATALOG, CatalogEntry, catalog_path, load_catalog, lookup, read_catalog
 from mcp_open.errors import ConfigError
+from mcp_open.models.catalog import REPO_CATALOG, CatalogEntry, catalog_path, load_catalog, lookup, read_catalog
 from mcp_open.models.hub import quant_label
 
 REQUIRED = {

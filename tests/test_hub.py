@@ -14,8 +14,8 @@ import pytest
 from huggingface_hub import constants as hf_constants
 from huggingface_hub.errors import RepositoryNotFoundError
 
-from mcp_open.models import hub
 from mcp_open.errors import ConfigError, ModelNotFoundError
+from mcp_open.models import hub
 from tests.hfcache import COMMIT, cache_repo, gguf_bytes, shard_bytes, use_cache
 
 QWEN4B = "Qwen/Qwen3-4B-GGUF"

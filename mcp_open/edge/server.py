@@ -18,10 +18,11 @@ from pydantic import Field
 
 from mcp_open import __version__
 from mcp_open.edge import tool_docs
-from mcp_open.serving.calls import CallContext, ProgressState
+from mcp_open.edge.httpauth import auth_options
 from mcp_open.engines.protocol import Cancelled
 from mcp_open.errors import McpOpenError
-from mcp_open.edge.httpauth import auth_options
+from mcp_open.serving.calls import CallContext, ProgressState
+from mcp_open.settings import Settings
 from mcp_open.tasks.schemas import (
     ChatMessage,
     EmbedResult,
@@ -34,7 +35,6 @@ from mcp_open.tasks.schemas import (
     TranslateResult,
 )
 from mcp_open.tasks.service import Service
-from mcp_open.settings import Settings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -11,7 +11,7 @@ import logging
 import random
 import sys
 import time
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -533,14 +533,12 @@ def _as_array(ptr: object, width: int) -> np.ndarray:
     return np.ctypeslib.as_array(ptr, shape=(width,)).copy()
 
 
-def _set_abort_callback(ctx: object, callback: Any) -> None:
-    """llama_set_abort_callback, which llama-cpp-python does not wrap; None removes the hook."""
+def _set_abort_callback(ctx: object, callback: object | None) -> None:
+    """Install (or with None remove) llama.cpp's abort callback through the public binding."""
     import llama_cpp
 
-    setter = llama_cpp.llama_cpp._lib.llama_set_abort_callback
-    setter.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
-    setter.restype = None
-    setter(ctx, ctypes.cast(callback, ctypes.c_void_p) if callback is not None else None, None)
+    hook = callback if callback is not None else llama_cpp.ggml_abort_callback()  # a NULL function pointer
+    llama_cpp.llama_set_abort_callback(ctx, hook, None)
 
 
 def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:

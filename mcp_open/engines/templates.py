@@ -73,4 +73,6 @@ def split_markup(rendered: str, turns: Sequence[Turn]) -> list[Span]:
 def unfound_texts(spans: Sequence[Span], turns: Sequence[Turn]) -> list[str]:
     """Turn texts that split_markup could not place (they stay inside markup)."""
     placed = {text for text, markup in spans if not markup}
-    return [t.content for t in turns if t.content.strip() and t.content not in placed and t.content.strip() not in placed]
+    return [
+        t.content for t in turns if t.content.strip() and t.content not in placed and t.content.strip() not in placed
+    ]

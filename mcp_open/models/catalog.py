@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from mcp_open.errors import ConfigError
 
-REPO_CATALOG = Path(__file__).resolve().parent.parent / "models" / "catalog.json"
+REPO_CATALOG = Path(__file__).resolve().parents[2] / "models" / "catalog.json"
 
 
 class CatalogEntry(BaseModel):

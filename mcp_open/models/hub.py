@@ -24,9 +24,9 @@ from huggingface_hub.errors import (
 from huggingface_hub.file_download import repo_folder_name
 from tqdm import tqdm
 
+from mcp_open.errors import ConfigError, ModelNotFoundError
 from mcp_open.models import quants
 from mcp_open.models.catalog import CatalogEntry, load_catalog, lookup
-from mcp_open.errors import ConfigError, ModelNotFoundError
 from mcp_open.models.ggufinfo import SHARD_RE, shard_paths
 from mcp_open.models.quants import DEFAULT_QUANT, quant_label
 from mcp_open.models.specs import ModelSpec, SpecKind, looks_like_path, parse_spec

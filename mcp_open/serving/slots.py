@@ -9,9 +9,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from mcp_open.serving.calls import CallContext
 from mcp_open.engines.protocol import Engine
 from mcp_open.errors import McpOpenError, ModelLoadError
+from mcp_open.serving.calls import CallContext
 from mcp_open.serving.queueing import FifoGate
 from mcp_open.settings import Settings
 
@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from mcp_open.models.hub import ResolvedModel
 
 log = logging.getLogger(__name__)
-
 
 
 @dataclass

@@ -5,12 +5,15 @@ from __future__ import annotations
 import time
 
 from mcp_open import __version__
+from mcp_open.engines.protocol import Completion, Embedded
+from mcp_open.errors import InvalidRequestError
+from mcp_open.serving import environment
+from mcp_open.serving.calls import CallContext
+from mcp_open.serving.slots import LoadedModel, Loader, ModelSlot, default_loader
+from mcp_open.settings import Settings
 from mcp_open.tasks import generation, translation
 from mcp_open.tasks.accounting import Ledger, Prices
-from mcp_open.serving.calls import CallContext
-from mcp_open.engines.protocol import Completion, Embedded
 from mcp_open.tasks.embedding import check_texts, embed_texts, query_text, rank, shape_vectors, to_lists
-from mcp_open.errors import InvalidRequestError
 from mcp_open.tasks.languages import Language, detect_language, normalize_source, normalize_target, supported_languages
 from mcp_open.tasks.schemas import (
     EmbedResult,
@@ -25,9 +28,6 @@ from mcp_open.tasks.schemas import (
     TranslateResult,
     Translation,
 )
-from mcp_open.settings import Settings
-from mcp_open.serving import environment
-from mcp_open.serving.slots import LoadedModel, Loader, ModelSlot, default_loader
 
 RANK_SNIPPET_CHARS = 160
 

@@ -6,10 +6,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mcp_open.serving.calls import CallContext
-from mcp_open.tasks.chat import split_thinking
 from mcp_open.engines.protocol import Completion, Engine, Hooks, Prompt, Sampling, Turn
 from mcp_open.errors import ContextOverflowError
+from mcp_open.serving.calls import CallContext
+from mcp_open.tasks.chat import split_thinking
 from mcp_open.tasks.languages import Language
 
 ProgressHook = Callable[[int, int], None]
