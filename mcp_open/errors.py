@@ -37,3 +37,7 @@ class ContextOverflowError(InvalidRequestError):
 
 class RemoteEngineError(McpOpenError):
     """An OpenAI-compatible backend failed; the message says what to check."""
+
+
+class ModelNotDownloadedError(ModelNotFoundError):
+    """A valid model spec whose file is not on this machine and cannot be downloaded now."""
