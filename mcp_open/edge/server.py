@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Annotated, TypeVar
 
 import anyio
+import anyio.to_thread
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
@@ -18,7 +19,6 @@ from pydantic import Field
 
 from mcp_open import __version__
 from mcp_open.edge import tool_docs
-from mcp_open.edge.httpauth import auth_options
 from mcp_open.engines.protocol import Cancelled
 from mcp_open.errors import McpOpenError
 from mcp_open.serving.calls import CallContext, ProgressState
@@ -37,6 +37,7 @@ from mcp_open.tasks.schemas import (
 from mcp_open.tasks.service import Service
 
 log = logging.getLogger(__name__)
+notice = logging.getLogger("mcp_open.notice")  # plain lines for the operator, on stderr
 T = TypeVar("T")
 
 PROGRESS_TICK_SECONDS = 0.1  # at most ten notifications a second
@@ -75,15 +76,25 @@ async def _keep_alive_loop(service: Service) -> None:
             log.info("unloaded the idle %s model", role)
 
 
+async def _announce(service: Service) -> None:
+    """Say at start, off the handshake's path, which models cannot be served and the GPU answer if not a plain yes."""
+    try:
+        lines = await anyio.to_thread.run_sync(service.startup_warnings, abandon_on_cancel=True)
+    except Exception:  # a start-up note must never take the server down
+        log.exception("could not check the configured models at start")
+        return
+    for line in lines:
+        notice.warning(line)
+
+
 def build_server(settings: Settings, service: Service | None = None) -> MCPServer:
     """The MCP server over one service; nothing loads until a tool needs a model."""
     service = service or Service(settings)
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer) -> AsyncIterator[AppState]:
-        for warning in service.startup_warnings():
-            log.warning(warning)
         async with anyio.create_task_group() as tg:
+            tg.start_soon(_announce, service)
             if settings.keep_alive is not None:
                 tg.start_soon(_keep_alive_loop, service)
             try:
@@ -98,7 +109,6 @@ def build_server(settings: Settings, service: Service | None = None) -> MCPServe
         instructions=tool_docs.SERVER_INSTRUCTIONS,
         lifespan=lifespan,
         log_level="INFO" if settings.verbose else "WARNING",
-        **auth_options(settings),
     )
 
     async def run_call(ctx: Context, work: Callable[[CallContext], Awaitable[T]]) -> T:

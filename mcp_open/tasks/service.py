@@ -7,7 +7,8 @@ import time
 from mcp_open import __version__
 from mcp_open.engines.protocol import Completion, Embedded
 from mcp_open.errors import InvalidRequestError
-from mcp_open.serving import environment
+from mcp_open.models.gpu import GpuFacts
+from mcp_open.serving import environment, preflight
 from mcp_open.serving.calls import CallContext
 from mcp_open.serving.slots import LoadedModel, Loader, ModelSlot, default_loader
 from mcp_open.settings import Settings
@@ -46,6 +47,7 @@ class Service:
         )
         self.embedder = ModelSlot("embedding", settings.embed_model, settings, embedding=True, loader=loader)
         self.ledger = Ledger(Prices(settings.price_input, settings.price_output))
+        self._gpu_facts: GpuFacts | None = None
 
     @property
     def slots(self) -> list[ModelSlot]:
@@ -141,11 +143,10 @@ class Service:
         return _LANGUAGES
 
     def info(self) -> dict[str, object]:
-        """Version, llama.cpp build features and each model's state."""
+        """Version, llama.cpp build features, the GPU answer and each model's state or plan."""
         return {
             "version": __version__,
-            **environment.build_report(self.settings),
-            "models": [slot.describe() for slot in self.slots],
+            **preflight.report(self.slots, self.gpu_facts()),
             "savings": self.ledger.report(),
             "limits": {
                 "max_tokens": self.settings.max_tokens,
@@ -155,9 +156,15 @@ class Service:
             },
         }
 
+    def gpu_facts(self) -> GpuFacts:
+        """The build and GPUs, read once (they do not change while serving)."""
+        if self._gpu_facts is None:
+            self._gpu_facts = environment.gpu_facts(self.settings)
+        return self._gpu_facts
+
     def startup_warnings(self) -> list[str]:
-        """What the operator must hear at start."""
-        return environment.startup_warnings(self.settings)
+        """What the operator must hear at start: models that cannot resolve, the GPU answer when not a plain yes."""
+        return preflight.startup_lines(self.slots, self.gpu_facts())
 
     def unload_idle(self) -> list[str]:
         """Unload models idle past --keep-alive; returns the roles unloaded."""

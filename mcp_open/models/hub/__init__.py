@@ -5,7 +5,7 @@ cache API), reach (is the Hub there), progress (download progress), listing (`mo
 """
 
 from mcp_open.models.hub.cache import cached_files
-from mcp_open.models.hub.fetching import STARTER_HINT
+from mcp_open.models.hub.fetching import STARTER_HINT, download_blocker, not_downloaded
 from mcp_open.models.hub.listing import models_table
 from mcp_open.models.hub.resolution import ResolvedModel, catalog_choice, pull, resolve
 from mcp_open.models.hub.where import hub_cache_dir, hub_endpoint, is_offline
@@ -19,11 +19,13 @@ __all__ = [
     "ResolvedModel",
     "cached_files",
     "catalog_choice",
+    "download_blocker",
     "hub_cache_dir",
     "hub_endpoint",
     "is_offline",
     "looks_like_path",
     "models_table",
+    "not_downloaded",
     "parse_spec",
     "pull",
     "quant_label",

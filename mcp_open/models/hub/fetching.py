@@ -38,19 +38,24 @@ class Access:
 
     def offline_reason(self) -> str | None:
         """Why nothing can be downloaded now, or None when the Hub is there (probing it at most once)."""
-        if not self.download:
-            return "downloading is disabled here"
-        if is_offline():
-            return "HF_HUB_OFFLINE is set, so nothing can be downloaded"
-        reason = reach.unreachable_reason()
-        return None if reason is None else f"the Hugging Face Hub at {hub_endpoint()} cannot be reached ({reason})"
+        return download_blocker() if self.download else "downloading is disabled here"
+
+
+def download_blocker() -> str | None:
+    """Why no download can happen now (offline mode, Hub unreachable), or None; probes the Hub at most once."""
+    if is_offline():
+        return "HF_HUB_OFFLINE is set, so nothing can be downloaded"
+    reason = reach.unreachable_reason()
+    return None if reason is None else f"the Hugging Face Hub at {hub_endpoint()} cannot be reached ({reason})"
 
 
 def not_downloaded(spec: str, what: str, why: str) -> ModelNotDownloadedError:
     """The one message for a model that is not here and cannot be fetched now."""
     return ModelNotDownloadedError(
         f"the model {spec} is not downloaded: {what} is not in the Hugging Face cache at {hub_cache_dir()}, "
-        f"and {why}. When you are online, run `mcp-open models pull {spec}`; {STARTER_HINT}"
+        f"and {why}. When you are online, run `mcp-open models pull {spec}`; {STARTER_HINT}",
+        spec=spec,
+        what=what,
     )
 
 

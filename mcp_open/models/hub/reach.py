@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from mcp_open.models.hub.where import hub_endpoint
 
-log = logging.getLogger(__name__)
+notice = logging.getLogger("mcp_open.notice")  # plain lines for the operator
 
 PROBE_TIMEOUT_S = 0.8
 REMEMBER_S = 300.0  # after this long a new call probes again, so coming online needs no restart
@@ -77,7 +77,7 @@ def _remember(endpoint: str, reason: str | None) -> _Verdict:
     """Store a verdict, saying so once when the Hub turns unreachable."""
     before = _verdicts.get(endpoint)
     if reason is not None and (before is None or before.reason is None):
-        log.warning(
+        notice.warning(
             "the Hugging Face Hub at %s cannot be reached (%s); models not in the local cache cannot be "
             "downloaded now, and calls that need one fail at once",
             endpoint,
