@@ -88,7 +88,8 @@ def _serve(args: argparse.Namespace) -> int:
     from mcp_open.edge.httpauth import http_app
 
     app = http_app(server, settings)
-    notice.warning("mcp-open %s serving streamable HTTP at http://%s:%s/mcp", __version__, settings.host, settings.port)
+    where = f"http://{settings.host}:{settings.port}/mcp"
+    notice.warning("serving MCP over streamable HTTP at %s (version %s); Ctrl-C stops it", where, __version__)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info" if settings.verbose else "warning")
     return 0
 
@@ -177,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mcp-open", description="Local GGUF Qwen models as MCP tools.")
     parser.add_argument("--version", action="version", version=f"mcp-open {__version__}")
     parser.set_defaults(run=_needs_command(parser))
-    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command")
     serve = commands.add_parser("serve", help="Run the MCP server (stdio by default).")
     _add_settings_flags(serve)
     serve.set_defaults(run=_serve)
@@ -189,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.set_defaults(run=_doctor)
     models_parser = commands.add_parser("models", help="List, download and inspect models.")
     models_parser.set_defaults(run=_needs_command(models_parser))
-    models = models_parser.add_subparsers(title="commands", metavar="COMMAND")
+    models = models_parser.add_subparsers(title="commands", metavar="COMMAND", dest="models_command")
     listing = models.add_parser("list", help="The Qwen catalog, with what is already downloaded.")
     listing.add_argument("--json", action="store_true", help="Print JSON instead of a table.")
     listing.set_defaults(run=_models_list)
