@@ -7,6 +7,7 @@ runs every line after them against that installed project, exactly as written.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -72,7 +73,7 @@ def test_quickstart_first_served_call() -> None:
     assert len(json.loads(lines["embed"])) == 8
     assert "tokens" in out.stderr  # progress notifications reached the client
     shown = [row for row in out.stderr.splitlines() if row.startswith("  ... ")]
-    assert all(a != b for a, b in zip(shown, shown[1:], strict=False))  # a repeated heartbeat message is shown once
+    assert all(a != b for a, b in itertools.pairwise(shown))  # a repeated heartbeat message is shown once
 
 
 def test_every_quickstart_line_is_checked() -> None:
