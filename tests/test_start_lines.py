@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pty
 import select
+import sys
 import subprocess
 import time
 from pathlib import Path
@@ -54,3 +55,17 @@ def test_http_start_line_is_plain_not_a_warning(tiny_chat: Path, tiny_embed: Pat
         proc.wait(timeout=30)
     assert line.startswith(f"mcp-open: serving MCP over streamable HTTP at http://127.0.0.1:{port}/mcp")
     assert "WARNING" not in line
+
+
+def test_hub_warnings_are_printed_once(tiny_chat: Path) -> None:
+    # huggingface_hub prints its warnings (download retries) through its own handler; ours must not add a copy.
+    script = (
+        "import logging, sys\n"
+        "from mcp_open.edge.cli import main\n"
+        f"main(['models', 'info', {str(tiny_chat)!r}])\n"
+        "import huggingface_hub.file_download  # configures huggingface_hub's own handler, as a download does\n"
+        "logging.getLogger('huggingface_hub.utils._http').warning('Retrying in 1s [Retry 1/5].')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=os.environ)
+    assert out.returncode == 0, out.stderr
+    assert out.stderr.count("Retrying in 1s [Retry 1/5].") == 1
