@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import pty
 import select
-import sys
 import subprocess
+import sys
 import time
 from pathlib import Path
 
