@@ -39,3 +39,5 @@ def test_claude_desktop_configs_launch_serve(name: str) -> None:
     assert server["command"] == "mcp-open"
     args = build_parser().parse_args(server["args"])  # the flags really exist
     assert args.command == "serve" and args.model
+    # Variables go in the server's env block: clients do not pass on the shell's environment.
+    assert all(name.startswith(("HF_", "MCP_OPEN_", "CUDA_")) for name in server.get("env", {}))
