@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from mcp_open.errors import McpOpenError, ModelNotDownloadedError
 from mcp_open.models.ggufinfo import GgufInfo, read_info
@@ -82,6 +84,18 @@ def layout_for(resolved: ResolvedModel, info: GgufInfo, settings: Settings, fact
     return Layout(n_ctx, kv_bytes, offload)
 
 
+@functools.lru_cache(maxsize=32)
+def _header(path: Path, size: int, mtime_ns: int) -> GgufInfo:
+    """A GGUF header, read once per file version (a large vocabulary takes tens of ms; info is read often)."""
+    return read_info(path)
+
+
+def read_header(path: Path) -> GgufInfo:
+    """The header of a GGUF file, cached while the file is unchanged."""
+    stat = path.stat()
+    return _header(path, stat.st_size, stat.st_mtime_ns)
+
+
 def plan_model(role: str, spec: str, settings: Settings, facts: GpuFacts) -> ModelPlan:
     """Resolve a spec without downloading or loading, and plan its layout."""
     try:
@@ -91,7 +105,7 @@ def plan_model(role: str, spec: str, settings: Settings, facts: GpuFacts) -> Mod
     except McpOpenError as err:
         return ModelPlan(role, spec, problem=str(err))
     try:
-        info = read_info(resolved.path)
+        info = read_header(resolved.path)
     except (OSError, ValueError) as err:
         problem = f"{resolved.path} is not a readable GGUF file ({err}); pass a .gguf model file"
         return ModelPlan(role, spec, resolved, problem=problem)
