@@ -99,3 +99,20 @@ async def test_serve_with_an_unreachable_hub_fails_each_call_fast(unreachable: d
     assert_says_what_to_do(messages[2], "qwen3-embedding-0.6b", unreachable["HF_HUB_CACHE"], why)
     assert max(seconds) < FAST_S, seconds
     assert errlog.read_text().count("cannot be downloaded now") == 1  # noticed once
+
+
+def test_the_probe_goes_through_the_proxy_like_requests_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    assert reach.first_hop("https://huggingface.co") == ("huggingface.co", 443)
+    monkeypatch.setenv("https_proxy", "http://proxy.corp:3128")
+    assert reach.first_hop("https://huggingface.co") == ("proxy.corp", 3128)
+    monkeypatch.setenv("no_proxy", "huggingface.co")
+    assert reach.first_hop("https://huggingface.co") == ("huggingface.co", 443)
+
+
+def test_the_probe_is_bounded_and_says_why(unreachable: dict[str, str]) -> None:
+    started = time.monotonic()
+    reason = reach.probe(unreachable["HF_ENDPOINT"])
+    assert reason == "Connection refused"
+    assert time.monotonic() - started < 5  # bounded by the probe's own timeout, not the hub client's 23 s of retries

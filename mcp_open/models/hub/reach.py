@@ -12,6 +12,7 @@ import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
+from urllib.request import getproxies, proxy_bypass
 
 from mcp_open.models.hub.where import hub_endpoint
 
@@ -40,12 +41,20 @@ def _connect(host: str, port: int, outcome: list[str | None]) -> None:
         outcome.append(err.strerror or type(err).__name__)
 
 
+def first_hop(endpoint: str) -> tuple[str, int]:
+    """The host and port a request to `endpoint` connects to first: its proxy (HTTPS_PROXY, ...) if one applies."""
+    url = urlsplit(endpoint)
+    proxy = getproxies().get(url.scheme)
+    if proxy and not proxy_bypass(url.hostname or ""):
+        url = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+    return url.hostname or "", url.port or (443 if url.scheme == "https" else 80)
+
+
 def probe(endpoint: str) -> str | None:
     """Why `endpoint` cannot be reached, or None; never takes longer than PROBE_TIMEOUT_S."""
-    url = urlsplit(endpoint)
-    port = url.port or (443 if url.scheme == "https" else 80)
+    host, port = first_hop(endpoint)
     outcome: list[str | None] = []
-    worker = threading.Thread(target=_connect, args=(url.hostname or "", port, outcome), daemon=True)
+    worker = threading.Thread(target=_connect, args=(host, port, outcome), daemon=True)
     worker.start()
     worker.join(PROBE_TIMEOUT_S)  # DNS lookups ignore socket timeouts; the thread bounds them too
     return outcome[0] if outcome else f"no answer within {PROBE_TIMEOUT_S:g} s"
