@@ -44,6 +44,10 @@ HEARTBEAT_SECONDS = 0.5  # at least one a second (with margin), so timeouts that
 KEEP_ALIVE_CHECK_SECONDS = 15.0
 
 
+class ServerTimeout(Exception):
+    """A call ran past --timeout and was stopped."""
+
+
 @dataclass
 class AppState:
     """What the lifespan hands to every request."""
@@ -109,9 +113,12 @@ def build_server(settings: Settings, service: Service | None = None) -> MCPServe
         async with anyio.create_task_group() as tg:
             tg.start_soon(_pump_progress, ctx, call.progress)
             try:
-                with anyio.fail_after(settings.timeout):
+                # move_on_after, not fail_after: only our own limit may be reported as the server's --timeout.
+                with anyio.move_on_after(settings.timeout) as limit:
                     result = await work(call)
-            except (McpOpenError, TimeoutError, Cancelled) as exc:
+                if limit.cancelled_caught:
+                    failure = ServerTimeout()
+            except (McpOpenError, Cancelled) as exc:
                 failure = exc
             except Exception as exc:  # a bug or an engine failure: say so, keep serving
                 log.exception("unexpected failure in a tool call")
@@ -225,7 +232,7 @@ def build_server(settings: Settings, service: Service | None = None) -> MCPServe
 
 def _explain(failure: BaseException, settings: Settings) -> str:
     """The user-facing text of a failed call."""
-    if isinstance(failure, TimeoutError):
+    if isinstance(failure, ServerTimeout):
         return (
             f"the call ran past the server's --timeout of {settings.timeout:g} s and was stopped; the model is free "
             "again. Ask for less (fewer max_tokens, shorter input) or restart the server with a larger --timeout."

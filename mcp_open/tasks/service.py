@@ -14,7 +14,13 @@ from mcp_open.settings import Settings
 from mcp_open.tasks import generation, translation
 from mcp_open.tasks.accounting import Ledger, Prices
 from mcp_open.tasks.embedding import check_texts, embed_texts, query_text, rank, shape_vectors, to_lists
-from mcp_open.tasks.languages import Language, detect_language, normalize_source, normalize_target, supported_languages
+from mcp_open.tasks.languages import (
+    Language,
+    detect_sources,
+    normalize_source,
+    normalize_target,
+    supported_languages,
+)
 from mcp_open.tasks.schemas import (
     EmbedResult,
     EmbedUsage,
@@ -30,6 +36,10 @@ from mcp_open.tasks.schemas import (
 )
 
 RANK_SNIPPET_CHARS = 160
+UNDETECTED_NOTE = (
+    "no language could be detected (no words, or too short to tell); passed through unchanged. "
+    "Pass source_lang to translate it anyway."
+)
 
 
 class Service:
@@ -83,15 +93,14 @@ class Service:
     def _translate_all(
         self, model: LoadedModel, req: TranslateRequest, source: Language | None, target: Language, call: CallContext
     ) -> tuple[list[Translation], list[Completion]]:
-        """Translate every text (blocking)."""
+        """Translate every text (blocking); a text whose language cannot be told is passed through, not fatal."""
         results: list[Translation] = []
         tally = translation.TokenTally(call, translation.budget_of(model.engine, req.texts, self.settings.max_tokens))
-        for index, text in enumerate(req.texts):
-            src = source or detect_language(text)
+        sources = [source] * len(req.texts) if source else detect_sources(req.texts)
+        for index, (text, src) in enumerate(zip(req.texts, sources, strict=True)):
             if src is None:
-                raise InvalidRequestError(
-                    f"could not detect the language of text[{index}]; pass source_lang (e.g. 'en')"
-                )
+                results.append(Translation(text=text, detected_source_lang=None, note=UNDETECTED_NOTE))
+                continue
             out = text
             if src.base != target.base and text.strip():
                 job = translation.Job(src, target, req.context, req.formality, self.settings.max_tokens)
