@@ -29,6 +29,7 @@ class Sandbox:
 
     def input_files(self, specs: Sequence[str]) -> list[Path]:
         """Paths, file:// URIs and globs -> the regular text files they name inside the roots, sorted, unique."""
+        self._require_roots()
         found: set[Path] = set()
         for spec in specs:
             if _is_glob(spec):
@@ -39,6 +40,7 @@ class Sandbox:
 
     def input_tree(self, specs: Sequence[str]) -> list[Path]:
         """Like input_files, but folders expand recursively to their readable, visible files (for search)."""
+        self._require_roots()
         found: set[Path] = set()
         for spec in specs:
             path = None if _is_glob(spec) else self.locate(spec)
@@ -75,13 +77,16 @@ class Sandbox:
 
     def locate(self, spec: str, *, for_output: bool = False, given: str | None = None) -> Path:
         """A spec as a resolved path inside the roots; the check comes before anything about the file is learnt."""
-        if not self.roots:
-            raise FileAccessError(NO_ROOTS)
+        self._require_roots()
         path = self._resolve(spec, for_output)
         if not self.contains(path):
             name = given or spec
             raise FileAccessError(f"'{name}' is outside the allowed folders ({self._roots_text()}); {_ROOTS_HINT}")
         return path
+
+    def _require_roots(self) -> None:
+        if not self.roots:
+            raise FileAccessError(NO_ROOTS)
 
     def contains(self, path: Path) -> bool:
         """True when a resolved path lies inside one of the roots."""
