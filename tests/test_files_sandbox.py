@@ -192,3 +192,11 @@ def test_staged_writes_are_all_or_nothing(tmp_path: Path) -> None:
         staged.commit()
     assert (tmp_path / "b.md").read_text() == "old" and not list(tmp_path.rglob("*.part"))
     assert write_atomic(tmp_path / "b.md", "new", overwrite=True) == 3 and (tmp_path / "b.md").read_text() == "new"
+
+
+def test_a_name_with_glob_characters_is_taken_literally_when_it_exists(tmp_path: Path) -> None:
+    (tmp_path / "report [final].md").write_text("final\n")
+    (tmp_path / "a.md").write_text("a\n")
+    box = sandbox(tmp_path)
+    assert box.input_files(["report [final].md"]) == [tmp_path / "report [final].md"]
+    assert box.input_files(["[a].md"]) == [tmp_path / "a.md"]  # no such file: a glob

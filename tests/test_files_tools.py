@@ -430,3 +430,11 @@ async def test_annotations_are_truthful_and_old_shapes_hold(world: tuple[Path, P
     assert {"files", "each", "output_path", "overwrite"} <= set(tools["generate"].input_schema["properties"])
     assert plain["translations"][0]["path"] is None and plain["written"] is None
     assert "not both" in both
+
+
+async def test_client_roots_are_ignored_when_serving_http(world: tuple[Path, Path]) -> None:
+    """Over HTTP a client's roots name folders on its own machine, not this one: only --allow-dir counts."""
+    root, _ = world
+    async with serve(Engines(), client_roots=[Path("/")], transport="http") as client:
+        message = await error_of(client, "generate", {"prompt": "x", "files": [str(root / "notes.md")]})
+    assert "--allow-dir" in message

@@ -32,10 +32,11 @@ class Sandbox:
         self._require_roots()
         found: set[Path] = set()
         for spec in specs:
-            if _is_glob(spec):
+            literal = self._literal(spec) if _is_glob(spec) else self.locate(spec)
+            if literal is None:
                 found.update(self._glob(spec))
             else:
-                found.add(self._checked_file(self.locate(spec), spec))
+                found.add(self._checked_file(literal, spec))
         return sorted(found)
 
     def input_tree(self, specs: Sequence[str]) -> list[Path]:
@@ -83,6 +84,14 @@ class Sandbox:
             name = given or spec
             raise FileAccessError(f"'{name}' is outside the allowed folders ({self._roots_text()}); {_ROOTS_HINT}")
         return path
+
+    def _literal(self, spec: str) -> Path | None:
+        """A spec with glob characters that names an existing file as written ('report [final].md')."""
+        try:
+            path = self.locate(spec)
+        except FileAccessError:
+            return None
+        return path if path.exists() else None
 
     def _require_roots(self) -> None:
         if not self.roots:
