@@ -438,3 +438,22 @@ async def test_client_roots_are_ignored_when_serving_http(world: tuple[Path, Pat
     async with serve(Engines(), client_roots=[Path("/")], transport="http") as client:
         message = await error_of(client, "generate", {"prompt": "x", "files": [str(root / "notes.md")]})
     assert "--allow-dir" in message
+
+
+async def test_output_is_a_folder_for_each_and_globs_even_with_one_match(world: tuple[Path, Path]) -> None:
+    root, _ = world
+    async with serve(Engines(reply=shouted), root) as client:
+        await call(
+            client, "translate", {"files": ["docs/*.md"], "target_lang": "de", "source_lang": "en", "output_path": "g"}
+        )
+        await call(
+            client,
+            "translate",
+            {"files": ["notes.md"], "target_lang": "de", "source_lang": "en", "output_path": "n.md"},
+        )
+        await call(client, "generate", {"prompt": "x", "files": ["notes.md"], "each": True, "output_path": "e"})
+        one = await error_of(client, "generate", {"prompt": "x", "files": ["notes.md"], "output_path": "docs"})
+    assert listing(root / "g") == ["a.de.md"]
+    assert (root / "n.md").read_text().startswith("# NOTES")
+    assert listing(root / "e") == ["notes.md"]
+    assert "'docs' is a folder, but this call writes one result" in one

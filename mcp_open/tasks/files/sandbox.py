@@ -32,7 +32,7 @@ class Sandbox:
         self._require_roots()
         found: set[Path] = set()
         for spec in specs:
-            literal = self._literal(spec) if _is_glob(spec) else self.locate(spec)
+            literal = self._literal(spec) if is_glob(spec) else self.locate(spec)
             if literal is None:
                 found.update(self._glob(spec))
             else:
@@ -44,7 +44,7 @@ class Sandbox:
         self._require_roots()
         found: set[Path] = set()
         for spec in specs:
-            path = None if _is_glob(spec) else self.locate(spec)
+            path = None if is_glob(spec) else self.locate(spec)
             if path is not None and path.is_dir():
                 found.update(self._walk(path, spec))
             else:
@@ -194,7 +194,8 @@ def _path_of(spec: str) -> Path:
     return Path(spec).expanduser()
 
 
-def _is_glob(spec: str) -> bool:
+def is_glob(spec: str) -> bool:
+    """True when a spec has wildcard characters."""
     return any(ch in GLOB_CHARS for ch in spec)
 
 
