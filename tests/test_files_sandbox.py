@@ -138,6 +138,8 @@ def test_limits_and_no_roots(world: tuple[Path, Path], tmp_path: Path) -> None:
     for box in (sandbox(), sandbox(tmp_path / "missing")):
         with pytest.raises(FileAccessError, match="--allow-dir"):
             box.input_files(["notes.md"])
+    with pytest.raises(FileAccessError, match=r"not folders, so ignored: .*missing"):
+        sandbox(tmp_path / "missing").input_files(["notes.md"])
 
 
 def test_input_tree_walks_folders(world: tuple[Path, Path]) -> None:

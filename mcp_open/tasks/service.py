@@ -254,7 +254,8 @@ class Service:
 
     def startup_warnings(self) -> list[str]:
         """What the operator must hear at start."""
-        return environment.startup_warnings(self.settings)
+        missing = [f"--allow-dir {path} is not a folder; it is ignored" for path in self.sandbox().missing]
+        return [*environment.startup_warnings(self.settings), *missing]
 
     def unload_idle(self) -> list[str]:
         """Unload models idle past --keep-alive; returns the roles unloaded."""

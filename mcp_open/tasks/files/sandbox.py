@@ -24,6 +24,7 @@ class Sandbox:
     def __init__(self, roots: Iterable[Path], *, max_file_bytes: int, max_matches: int) -> None:
         resolved = [Path(root).expanduser().resolve() for root in roots]
         self.roots = list(dict.fromkeys(root for root in resolved if root.is_dir()))
+        self.missing = [root for root in resolved if not root.is_dir()]
         self.max_file_bytes = max_file_bytes
         self.max_matches = max_matches
 
@@ -95,7 +96,8 @@ class Sandbox:
 
     def _require_roots(self) -> None:
         if not self.roots:
-            raise FileAccessError(NO_ROOTS)
+            missing = f" (not folders, so ignored: {', '.join(map(str, self.missing))})" if self.missing else ""
+            raise FileAccessError(NO_ROOTS + missing)
 
     def contains(self, path: Path) -> bool:
         """True when a resolved path lies inside one of the roots."""
