@@ -7,12 +7,14 @@ from collections.abc import Sequence
 from mcp_open.models.gpu import GpuFacts, OffloadPlan, gpu_notes
 from mcp_open.serving.environment import build_report
 from mcp_open.serving.planning import ModelPlan, plan_model
-from mcp_open.serving.slots import ModelSlot
+from mcp_open.serving.slots import ModelSlot, default_loader
 
 
 def _plan_of(slot: ModelSlot, facts: GpuFacts) -> ModelPlan | None:
-    """The plan of a slot not loaded yet (a loaded one has its real plan)."""
-    return None if slot.model is not None else plan_model(slot.role, slot.spec, slot.settings, facts)
+    """The plan of a local GGUF slot not loaded yet (a loaded one has its real plan; other engines plan nothing)."""
+    if slot.model is not None or slot.loader is not default_loader:
+        return None
+    return plan_model(slot.role, slot.spec, slot.settings, facts)
 
 
 def _offloads(slots: Sequence[ModelSlot], plans: Sequence[ModelPlan | None]) -> list[tuple[str, OffloadPlan]]:
