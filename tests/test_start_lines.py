@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import os
-import pty
 import select
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import console_script
 from tests.test_http import free_port
+
+pty = pytest.importorskip("pty")  # POSIX terminals only
 
 
 def first_line_with(proc: subprocess.Popen[bytes], needle: str, seconds: float = 60) -> str:
