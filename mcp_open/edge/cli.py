@@ -57,14 +57,16 @@ def _serve(args: argparse.Namespace) -> int:
     server = build_server(settings)
     if settings.transport == "stdio":
         log.info("mcp-open %s serving on stdio (model %s, embed %s)", __version__, settings.model, settings.embed_model)
-        server.run("stdio")
+        import anyio
+
+        from mcp_open.edge.stdio import serve_stdio
+
+        anyio.run(serve_stdio, server)
         return 0
-    from mcp_open.edge.httpauth import transport_security
+    from mcp_open.edge.httpserve import serve_http
 
     log.warning("mcp-open %s serving streamable HTTP at http://%s:%s/mcp", __version__, settings.host, settings.port)
-    server.run(
-        "streamable-http", host=settings.host, port=settings.port, transport_security=transport_security(settings)
-    )
+    serve_http(server, settings)
     return 0
 
 

@@ -19,6 +19,9 @@ from pydantic import Field
 from mcp_open import __version__
 from mcp_open.edge import tool_docs
 from mcp_open.edge.httpauth import auth_options
+from mcp_open.edge.lifecycle import CallStopped, in_flight_of
+from mcp_open.edge.results import shape_results
+from mcp_open.edge.rpcerrors import explain_errors
 from mcp_open.engines.protocol import Cancelled
 from mcp_open.errors import McpOpenError
 from mcp_open.serving.calls import CallContext, ProgressState
@@ -99,25 +102,30 @@ def build_server(settings: Settings, service: Service | None = None) -> MCPServe
         lifespan=lifespan,
         log_level="INFO" if settings.verbose else "WARNING",
         **auth_options(settings),
+        middleware=[explain_errors, shape_results],
     )
+    in_flight = in_flight_of(mcp)
 
     async def run_call(ctx: Context, work: Callable[[CallContext], Awaitable[T]]) -> T:
         """Run one call with progress, the timeout and errors turned into tool errors."""
         call = CallContext()
         failure: BaseException | None = None
         result: T | None = None
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(_pump_progress, ctx, call.progress)
-            try:
-                with anyio.fail_after(settings.timeout):
-                    result = await work(call)
-            except (McpOpenError, TimeoutError, Cancelled) as exc:
-                failure = exc
-            except Exception as exc:  # a bug or an engine failure: say so, keep serving
-                log.exception("unexpected failure in a tool call")
-                failure = exc
-            finally:
-                tg.cancel_scope.cancel()
+        try:
+            async with in_flight.track(ctx.request_context.request), anyio.create_task_group() as tg:
+                tg.start_soon(_pump_progress, ctx, call.progress)
+                try:
+                    with anyio.fail_after(settings.timeout):
+                        result = await work(call)
+                except (McpOpenError, TimeoutError, Cancelled) as exc:
+                    failure = exc
+                except Exception as exc:  # a bug or an engine failure: say so, keep serving
+                    log.exception("unexpected failure in a tool call")
+                    failure = exc
+                finally:
+                    tg.cancel_scope.cancel()
+        except CallStopped as exc:  # shutdown or a dropped HTTP client: answer (if anyone listens), free the model
+            failure = exc
         if failure is not None:
             raise ToolError(_explain(failure, settings))
         assert result is not None
@@ -232,6 +240,8 @@ def _explain(failure: BaseException, settings: Settings) -> str:
         )
     if isinstance(failure, Cancelled):
         return "the call was cancelled"
+    if isinstance(failure, CallStopped):
+        return str(failure)
     if not isinstance(failure, McpOpenError):
         return (
             f"unexpected {type(failure).__name__}: {failure}. The server is still running; its stderr has the "

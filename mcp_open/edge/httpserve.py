@@ -1,0 +1,48 @@
+"""The streamable HTTP transport under uvicorn, stopping within a second on SIGINT/SIGTERM with calls answered."""
+
+from __future__ import annotations
+
+import asyncio
+from types import FrameType
+
+import uvicorn
+from mcp.server import MCPServer
+
+from mcp_open.edge.httpauth import transport_security
+from mcp_open.edge.lifecycle import InFlight, in_flight_of
+from mcp_open.settings import Settings
+
+# uvicorn waits this long for open responses (the cancelled calls' error replies, idle event streams) to end.
+GRACEFUL_SECONDS = 0.5
+
+
+class _StoppingServer(uvicorn.Server):
+    """uvicorn that cancels running tool calls on a stop signal and then exits 0 instead of re-raising it."""
+
+    def __init__(self, config: uvicorn.Config, in_flight: InFlight) -> None:
+        super().__init__(config)
+        self.in_flight = in_flight
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def serve(self, sockets: list[object] | None = None) -> None:  # type: ignore[override]
+        self._loop = asyncio.get_running_loop()
+        await super().serve(sockets)  # type: ignore[arg-type]
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        self._captured_signals.clear()  # a handled stop is a clean exit, not a death by signal
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self.in_flight.cancel_all)
+
+
+def serve_http(server: MCPServer, settings: Settings) -> None:
+    """Serve /mcp on settings.host:settings.port until a stop signal."""
+    app = server.streamable_http_app(transport_security=transport_security(settings), host=settings.host)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="info" if settings.verbose else "warning",
+        timeout_graceful_shutdown=GRACEFUL_SECONDS,  # type: ignore[arg-type]  # typed int, used as a float
+    )
+    _StoppingServer(config, in_flight_of(server)).run()
