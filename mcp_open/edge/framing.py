@@ -19,7 +19,14 @@ MAX_FRAME_BYTES = 4 * 1024 * 1024  # the SDK's own limit for one HTTP request bo
 MAX_DEPTH = 128  # JSON nesting; the SDK's parser gives up silently deeper than about 200
 BOM = "\ufeff"
 ID_PATTERN = re.compile(r'"id"\s*:\s*(-?\d+|"(?:[^"\\\x00-\x1f]|\\.)*")')
-_decoder = json.JSONDecoder(strict=True)  # strict: raw control characters inside strings are errors
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON (RFC 8259 has no NaN or Infinity)")
+
+
+# strict: raw control characters inside strings are errors; NaN and Infinity are not JSON either.
+_decoder = json.JSONDecoder(strict=True, parse_constant=_no_constants)
 
 
 @dataclass(frozen=True)
@@ -151,6 +158,8 @@ def parse_frame(text: str) -> list[Checked]:
         return [Rejection(salvaged_id(body), PARSE_ERROR, why)]
     except RecursionError:
         return [Rejection(salvaged_id(body), PARSE_ERROR, f"not valid JSON: nested deeper than {MAX_DEPTH} levels")]
+    except ValueError as exc:
+        return [Rejection(salvaged_id(body), PARSE_ERROR, f"not valid JSON: {exc}")]
     return [checked for value in values for checked in check_value(value)]
 
 

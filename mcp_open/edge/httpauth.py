@@ -13,7 +13,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 
 from mcp_open.settings import LOOPBACK_HOSTS, Settings
 
-LOOPBACK_ALLOWED = ["127.0.0.1:*", "localhost:*", "[::1]:*"]
+LOOPBACK_NAMES = ["127.0.0.1", "localhost", "[::1]"]
 WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})
 
 
@@ -45,15 +45,20 @@ def auth_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-def allowed_hosts(host: str) -> list[str]:
-    """Host headers to accept: loopback always, plus the bound name and this machine's names and addresses."""
-    hosts = list(LOOPBACK_ALLOWED)
-    if host in LOOPBACK_HOSTS:
-        return hosts
-    names = {host} - WILDCARD_HOSTS
-    if host in WILDCARD_HOSTS:
-        names |= _machine_names()
-    return hosts + [f"{_url_host(name)}:*" for name in sorted(names)]
+def allowed_hosts(host: str, port: int) -> list[str]:
+    """Host headers to accept, exactly: loopback always, plus the bound name and this machine's names and addresses.
+
+    Each with the port; without it too on port 80, where clients leave it out. Port 0 (any free port) cannot be
+    known here, so it keeps the SDK's ':*' pattern, which matches by prefix.
+    """
+    names = list(LOOPBACK_NAMES)
+    if host not in LOOPBACK_HOSTS:
+        extra = {host} - WILDCARD_HOSTS
+        if host in WILDCARD_HOSTS:
+            extra |= _machine_names()
+        names += [_url_host(name) for name in sorted(extra)]
+    suffixes = [f":{port}"] + ([""] if port == 80 else []) if port else [":*"]
+    return [name + suffix for name in names for suffix in suffixes]
 
 
 def _machine_names() -> set[str]:
@@ -64,8 +69,8 @@ def _machine_names() -> set[str]:
     return {n for n in names if n}
 
 
-def transport_security(settings: Settings) -> TransportSecuritySettings:
-    """DNS-rebinding protection that stays on whatever the bind address."""
-    hosts = allowed_hosts(settings.host)
+def transport_security(settings: Settings, port: int | None = None) -> TransportSecuritySettings:
+    """DNS-rebinding protection that stays on whatever the bind address, comparing Host and Origin exactly."""
+    hosts = allowed_hosts(settings.host, settings.port if port is None else port)
     origins = [f"http://{h}" for h in hosts] + [f"https://{h}" for h in hosts]
     return TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from types import FrameType
 
 import uvicorn
@@ -37,12 +38,20 @@ class _StoppingServer(uvicorn.Server):
 
 def serve_http(server: MCPServer, settings: Settings) -> None:
     """Serve /mcp on settings.host:settings.port until a stop signal."""
-    app = server.streamable_http_app(transport_security=transport_security(settings), host=settings.host)
+    sockets = [_bind_any_port(settings.host)] if settings.port == 0 else None
+    port = sockets[0].getsockname()[1] if sockets else settings.port
+    app = server.streamable_http_app(transport_security=transport_security(settings, port), host=settings.host)
     config = uvicorn.Config(
         app,
         host=settings.host,
-        port=settings.port,
+        port=port,
         log_level="info" if settings.verbose else "warning",
         timeout_graceful_shutdown=GRACEFUL_SECONDS,  # type: ignore[arg-type]  # typed int, used as a float
     )
-    _StoppingServer(config, in_flight_of(server)).run()
+    _StoppingServer(config, in_flight_of(server)).run(sockets=sockets)
+
+
+def _bind_any_port(host: str) -> socket.socket:
+    """A listening socket on a free port, so the Host check can name the port exactly."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    return socket.create_server((host, 0), family=family)

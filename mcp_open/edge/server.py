@@ -139,14 +139,24 @@ def build_server(settings: Settings, service: Service | None = None) -> MCPServe
             list[ChatMessage] | None, Field(description="Chat turns, oldest first. Give this or `prompt`.")
         ] = None,
         system: Annotated[str | None, Field(description="System prompt: role, rules, output format.")] = None,
-        max_tokens: Annotated[int, Field(ge=1, le=262_144, description="Most tokens to generate.")] = 512,
+        max_tokens: Annotated[
+            int,
+            Field(ge=1, description="Most tokens to generate (the server's --max-tokens caps it; 4096 unless set)."),
+        ] = 512,
         temperature: Annotated[
-            float | None, Field(ge=0, le=2, description="Randomness; 0 is greedy. Default 0.7 (0.6 thinking).")
+            float | None,
+            Field(ge=0, le=2, allow_inf_nan=False, description="Randomness; 0 is greedy. Default 0.7 (0.6 thinking)."),
         ] = None,
-        top_p: Annotated[float | None, Field(gt=0, le=1, description="Nucleus sampling. Default 0.8.")] = None,
+        top_p: Annotated[
+            float | None, Field(gt=0, le=1, allow_inf_nan=False, description="Nucleus sampling. Default 0.8.")
+        ] = None,
         top_k: Annotated[int, Field(ge=0, le=1000, description="Sample from the k likeliest tokens.")] = 20,
-        min_p: Annotated[float, Field(ge=0, le=1, description="Drop tokens below this share of the top.")] = 0.0,
-        repeat_penalty: Annotated[float, Field(ge=0.5, le=2, description="Above 1 discourages repeats.")] = 1.0,
+        min_p: Annotated[
+            float, Field(ge=0, le=1, allow_inf_nan=False, description="Drop tokens below this share of the top.")
+        ] = 0.0,
+        repeat_penalty: Annotated[
+            float, Field(ge=0.5, le=2, allow_inf_nan=False, description="Above 1 discourages repeats.")
+        ] = 1.0,
         seed: Annotated[int | None, Field(ge=0, le=2**32 - 2, description="Fix for repeatable sampling.")] = None,
         stop: Annotated[list[str] | None, Field(max_length=16, description="Stop before any of these.")] = None,
         thinking: Annotated[bool, Field(description="Let Qwen3 reason before answering.")] = False,

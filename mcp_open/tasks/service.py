@@ -15,6 +15,7 @@ from mcp_open.tasks import generation, translation
 from mcp_open.tasks.accounting import Ledger, Prices
 from mcp_open.tasks.embedding import check_texts, embed_texts, query_text, rank, shape_vectors, to_lists
 from mcp_open.tasks.languages import Language, detect_language, normalize_source, normalize_target, supported_languages
+from mcp_open.tasks.limits import has_content
 from mcp_open.tasks.schemas import (
     EmbedResult,
     EmbedUsage,
@@ -85,15 +86,19 @@ class Service:
     ) -> tuple[list[Translation], list[Completion]]:
         """Translate every text (blocking)."""
         results: list[Translation] = []
+        translation.check_sizes(model.engine, req.texts)
         tally = translation.TokenTally(call, translation.budget_of(model.engine, req.texts, self.settings.max_tokens))
         for index, text in enumerate(req.texts):
+            if not has_content(text):  # nothing to translate (e.g. only zero-width spaces): give it back as is
+                results.append(Translation(text=text, detected_source_lang=source.code if source else None))
+                continue
             src = source or detect_language(text)
             if src is None:
                 raise InvalidRequestError(
                     f"could not detect the language of text[{index}]; pass source_lang (e.g. 'en')"
                 )
             out = text
-            if src.base != target.base and text.strip():
+            if src.base != target.base:
                 job = translation.Job(src, target, req.context, req.formality, self.settings.max_tokens)
                 out = translation.translate_text(
                     model.engine, text, job, call, tally, f"text {index + 1}/{len(req.texts)}"
@@ -123,8 +128,9 @@ class Service:
         self, query: str, documents: list[str], *, top_k: int, instruction: str | None, call: CallContext
     ) -> RankResult:
         """Rank documents by meaning against a query, on the server."""
-        check_texts([query], "query")
-        check_texts(documents, "documents")
+        if not query.strip():
+            raise InvalidRequestError("'query' is empty; pass the text to rank the documents against")
+        check_texts(documents, "documents", "a non-empty list of strings")
         async with self.embedder.use(call) as model:
             wrapped = query_text(query, instruction, model.engine.info.architecture)
             started = time.perf_counter()

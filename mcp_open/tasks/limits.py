@@ -1,0 +1,43 @@
+"""Limits checked before any tokenizing: text sizes in bytes derived from the context, and what counts as text."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from mcp_open.errors import InvalidRequestError
+
+# No real text needs more bytes per token than this (English averages about 4, CJK about 3-4, runs of spaces
+# more): a text above n_ctx * BYTES_PER_TOKEN bytes cannot fit the context, so it is refused before a tokenizer
+# spends seconds on it.
+BYTES_PER_TOKEN = 8
+
+
+def byte_limit(n_ctx: int) -> int:
+    """Most bytes of text a context of n_ctx tokens is worth tokenizing."""
+    return n_ctx * BYTES_PER_TOKEN
+
+
+def check_bytes(size: int, n_ctx: int, what: str, advice: str) -> None:
+    """Refuse text over the byte limit of a context, saying how big it is, the limit and what to do."""
+    limit = byte_limit(n_ctx)
+    if size > limit:
+        raise InvalidRequestError(
+            f"{what} is {size:,} bytes, more than a context of {n_ctx} tokens can hold (at most {limit:,} bytes, "
+            f"{BYTES_PER_TOKEN} per token); {advice}"
+        )
+
+
+def utf8_size(text: str) -> int:
+    """Bytes of text in UTF-8."""
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def cut_to_bytes(text: str, limit: int) -> str:
+    """The longest start of text within limit UTF-8 bytes (never half a character)."""
+    return text.encode("utf-8", "surrogatepass")[:limit].decode("utf-8", "ignore")
+
+
+def has_content(text: str) -> bool:
+    """Whether text has anything visible: letters, digits, marks, punctuation or symbols (not only spaces,
+    control or zero-width format characters such as U+200B)."""
+    return any(unicodedata.category(c)[0] in "LMNPS" for c in text)
