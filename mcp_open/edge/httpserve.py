@@ -10,6 +10,7 @@ import uvicorn
 from mcp.server import MCPServer
 
 from mcp_open.edge.httpauth import transport_security
+from mcp_open.edge.httpframes import check_frames
 from mcp_open.edge.lifecycle import InFlight, in_flight_of
 from mcp_open.settings import Settings
 
@@ -40,7 +41,9 @@ def serve_http(server: MCPServer, settings: Settings) -> None:
     """Serve /mcp on settings.host:settings.port until a stop signal."""
     sockets = [_bind_any_port(settings.host)] if settings.port == 0 else None
     port = sockets[0].getsockname()[1] if sockets else settings.port
-    app = server.streamable_http_app(transport_security=transport_security(settings, port), host=settings.host)
+    security = transport_security(settings, port)
+    app = server.streamable_http_app(transport_security=security, host=settings.host)
+    check_frames(app, security)
     config = uvicorn.Config(
         app,
         host=settings.host,

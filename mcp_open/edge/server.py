@@ -142,7 +142,7 @@ def build_server(settings: Settings, service: Service | None = None) -> MCPServe
         max_tokens: Annotated[
             int,
             Field(ge=1, description="Most tokens to generate (the server's --max-tokens caps it; 4096 unless set)."),
-        ] = 512,
+        ] = min(512, settings.max_tokens),
         temperature: Annotated[
             float | None,
             Field(ge=0, le=2, allow_inf_nan=False, description="Randomness; 0 is greedy. Default 0.7 (0.6 thinking)."),
