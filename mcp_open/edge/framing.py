@@ -110,11 +110,12 @@ class Assembler:
     def _continue(self, line: str) -> list[Checked]:
         """Add a line to a message spread over several lines."""
         joined = self._pending + "\n" + line
-        if _incomplete(joined) and len(joined) <= self.limit:
+        starts_afresh = _is_message(line)
+        if _incomplete(joined) and len(joined) <= self.limit and not starts_afresh:
             self._pending = joined
             return []
         self._pending = ""
-        if _incomplete(joined) or (not _parses(joined) and _parses(line)):
+        if starts_afresh or _incomplete(joined) or (not _parses(joined) and _parses(line)):
             # The earlier lines were a fragment on their own; this line starts afresh.
             return [Rejection(None, PARSE_ERROR, "not valid JSON: an incomplete message"), *parse_frame(line)]
         return parse_frame(joined)
@@ -128,6 +129,15 @@ def _parses(text: str) -> bool:
     return True
 
 
+def _is_message(line: str) -> bool:
+    """Whether a line is a whole JSON-RPC message by itself (so it cannot continue an earlier fragment)."""
+    try:
+        value = _decoder.decode(line.strip().lstrip(BOM))
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(value, dict) and "jsonrpc" in value
+
+
 def _incomplete(text: str) -> bool:
     """Whether text is the start of a JSON value that more lines could finish."""
     body = text.strip().lstrip(BOM)
@@ -137,7 +147,7 @@ def _incomplete(text: str) -> bool:
         _decoder.decode(body)
     except json.JSONDecodeError as exc:
         return exc.pos >= len(body)
-    except RecursionError:
+    except (ValueError, RecursionError):
         return False
     return False
 

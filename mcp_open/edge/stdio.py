@@ -22,7 +22,7 @@ from mcp.server import MCPServer
 from mcp.shared.message import SessionMessage
 from pydantic import ValidationError
 
-from mcp_open.edge.framing import INVALID_REQUEST, Assembler, LineSplitter, Rejection
+from mcp_open.edge.framing import INVALID_REQUEST, PARSE_ERROR, Assembler, LineSplitter, Rejection
 from mcp_open.edge.lifecycle import in_flight_of
 from mcp_open.edge.results import compact
 from mcp_open.edge.rpcerrors import describe
@@ -122,7 +122,11 @@ class StdioWire:
                 await self._lines(line, assembler)
 
     async def _lines(self, line: bytes | Rejection, assembler: Assembler) -> None:
-        checked = [line] if isinstance(line, Rejection) else assembler.feed(line)
+        try:
+            checked = [line] if isinstance(line, Rejection) else assembler.feed(line)
+        except Exception:  # a bug in our checks must cost one message, not the server
+            log.exception("could not check a frame")
+            checked = [Rejection(None, PARSE_ERROR, "this message could not be read; the server's stderr says why")]
         for item in checked:
             if isinstance(item, Rejection):
                 await self.outgoing.send(item.reply())
