@@ -47,18 +47,20 @@ def initialize(request_id: Any) -> dict[str, Any]:
 class StdioServer:
     """One `mcp-open serve` over pipes; a thread reads stdout and checks that every line is JSON-RPC."""
 
-    def __init__(self, args: list[str], stderr: Path) -> None:
+    def __init__(self, args: list[str], stderr: Path, *, handshake: bool = True) -> None:
         env = {**os.environ, "HF_HUB_OFFLINE": "1"}
         self._stderr = stderr.open("wb")
         cmd = [console_script(), "serve", *args]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, env=env)
         self.replies: dict[str, list[dict[str, Any]]] = {}
         self.corrupt: list[bytes] = []
+        self.notifications: list[dict[str, Any]] = []
         self._ids = itertools.count()
         self._cond = threading.Condition()
         threading.Thread(target=self._read, daemon=True).start()
-        self.call(initialize(self.next_id()))
-        self.send_json({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        if handshake:
+            self.call(initialize(self.next_id()))
+            self.send_json({"jsonrpc": "2.0", "method": "notifications/initialized"})
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
@@ -70,7 +72,8 @@ class StdioServer:
                 self.corrupt.append(line)
                 continue
             if "method" in message:
-                continue  # progress and other notifications
+                self.notifications.append(message)  # progress and other notifications
+                continue
             with self._cond:
                 self.replies.setdefault(json.dumps(message.get("id")), []).append(message)
                 self._cond.notify_all()
@@ -123,7 +126,7 @@ def free_port() -> int:
 class HttpServer:
     """One `mcp-open serve --transport http` and a 2025-11-25 session on it, spoken to in raw POST bodies."""
 
-    def __init__(self, args: list[str], stderr: Path) -> None:
+    def __init__(self, args: list[str], stderr: Path, *, token: str | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/mcp"
         env = {**os.environ, "HF_HUB_OFFLINE": "1"}
@@ -133,6 +136,8 @@ class HttpServer:
         self._wait_listening()
         self.http = httpx2.Client(timeout=REPLY_SECONDS)
         self.headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+        if token:
+            self.headers["Authorization"] = f"Bearer {token}"
         self._ids = itertools.count()
         first = self.http.post(self.url, json=initialize(0), headers=self.headers)
         self.headers |= {"mcp-session-id": first.headers["mcp-session-id"], "mcp-protocol-version": PROTOCOL}

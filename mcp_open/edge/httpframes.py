@@ -18,12 +18,20 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mcp_open.edge.framing import INVALID_REQUEST, MAX_FRAME_BYTES, PARSE_ERROR, Rejection, parse_frame, too_large
 
 
+class OpenPosts:
+    """How many POST requests to the endpoint have not finished their response (a stop waits for their answers)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
 class CheckedFrames:
     """ASGI wrapper of the /mcp endpoint: POST bodies must be one valid JSON-RPC message."""
 
-    def __init__(self, app: ASGIApp, security: TransportSecuritySettings) -> None:
+    def __init__(self, app: ASGIApp, security: TransportSecuritySettings, posts: OpenPosts) -> None:
         self.app = app
         self.guard = TransportSecurityMiddleware(security)
+        self.posts = posts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST":
@@ -41,7 +49,11 @@ class CheckedFrames:
             return
         assert body is not None
         # A BOM is allowed here (RFC 8259 lets parsers ignore one); the SDK's own parser does not, so drop it.
-        await self.app(scope, _replay(body.removeprefix(b"\xef\xbb\xbf"), receive), send)
+        self.posts.count += 1
+        try:
+            await self.app(scope, _replay(body.removeprefix(b"\xef\xbb\xbf"), receive), send)
+        finally:
+            self.posts.count -= 1
 
 
 def check_body(body: bytes) -> Rejection | None:
@@ -90,10 +102,12 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replayed
 
 
-def check_frames(app: Starlette, security: TransportSecuritySettings, path: str = "/mcp") -> None:
-    """Put the body check in front of the MCP endpoint, inside its bearer-token check."""
+def check_frames(app: Starlette, security: TransportSecuritySettings, path: str = "/mcp") -> OpenPosts:
+    """Put the body check in front of the MCP endpoint, inside its bearer-token check; returns its POST count."""
+    posts = OpenPosts()
     for route in app.routes:
         if getattr(route, "path", None) != path:
             continue
         holder: Any = route.app if isinstance(route.app, RequireAuthMiddleware) else route  # type: ignore[attr-defined]
-        holder.app = CheckedFrames(holder.app, security)
+        holder.app = CheckedFrames(holder.app, security, posts)
+    return posts

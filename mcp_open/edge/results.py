@@ -7,9 +7,9 @@ from typing import Any
 
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 
-# The SDK's HTTP client refuses a server-sent event over 1 MiB (1,048,576 bytes); the JSON-RPC envelope and the
-# SSE framing need a little of that.
-MAX_RESULT_BYTES = 1_040_000
+from mcp_open.tasks.limits import RESULT_BYTES
+
+MAX_RESULT_BYTES = RESULT_BYTES
 
 
 def compact(value: Any) -> str:
@@ -29,7 +29,8 @@ async def shape_results(ctx: ServerRequestContext[Any, Any], call_next: CallNext
     shaped = {**result, "content": [{"type": "text", "text": text_of(tool, structured)}]}
     size = wire_size(shaped)
     if size > MAX_RESULT_BYTES:
-        return {"content": [{"type": "text", "text": too_large(tool, structured, size)}], "isError": True}
+        kept = {k: v for k, v in result.items() if k != "structuredContent"}  # e.g. 2026's resultType
+        return {**kept, "content": [{"type": "text", "text": too_large(tool, structured, size)}], "isError": True}
     return shaped
 
 
@@ -57,7 +58,7 @@ def too_large(tool: str, structured: dict[str, Any], size: int) -> str:
     count = len(items) if isinstance(items, list) and items else 0
     if count == 0:
         return head + "ask for less in one call (fewer or shorter texts)"
-    fits = max(1, int(count * MAX_RESULT_BYTES / size) - 1)
+    fits = max(1, int(0.95 * count * MAX_RESULT_BYTES / size))  # items differ in size: keep a margin
     if tool == "embed":
         width = int(structured.get("dimensions", 0))
         return head + (

@@ -94,6 +94,7 @@ def build_server(settings: Settings, service: Service | None = None) -> MCPServe
             finally:
                 tg.cancel_scope.cancel()
                 service.close()
+                log.info("models closed")
 
     mcp = MCPServer(
         "mcp-open",

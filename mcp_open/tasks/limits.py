@@ -12,6 +12,29 @@ from mcp_open.errors import InvalidRequestError
 BYTES_PER_TOKEN = 8
 
 
+# The SDK's HTTP client refuses a server-sent event over 1 MiB (1,048,576 bytes); the JSON-RPC envelope and the
+# SSE framing need a little of that. Tool results are kept under this many bytes.
+RESULT_BYTES = 1_040_000
+# Bytes a ranked document costs in a result besides its snippet: index, score, keys (twice: text and structured).
+RANKED_OVERHEAD = 2 * 60
+
+
+def check_rank_size(snippets: list[str], top_k: int) -> None:
+    """Refuse a ranking whose result could not reach the client, before any document is embedded."""
+    sizes = sorted((2 * utf8_size(s) + RANKED_OVERHEAD for s in snippets), reverse=True)
+    kept = sizes[:top_k]
+    if sum(kept) <= RESULT_BYTES:
+        return
+    fits, total = 0, 0
+    while fits < len(kept) and total + kept[fits] <= RESULT_BYTES:
+        total += kept[fits]
+        fits += 1
+    raise InvalidRequestError(
+        f"top_k={top_k} could make a result of {sum(kept) / 1e6:.1f} MB, over the {RESULT_BYTES / 1e6:.2f} MB "
+        f"that MCP clients accept in one message; pass top_k={max(1, fits)} or less"
+    )
+
+
 def byte_limit(n_ctx: int) -> int:
     """Most bytes of text a context of n_ctx tokens is worth tokenizing."""
     return n_ctx * BYTES_PER_TOKEN

@@ -15,7 +15,7 @@ from mcp_open.tasks import generation, translation
 from mcp_open.tasks.accounting import Ledger, Prices
 from mcp_open.tasks.embedding import check_texts, embed_texts, query_text, rank, shape_vectors, to_lists
 from mcp_open.tasks.languages import Language, detect_language, normalize_source, normalize_target, supported_languages
-from mcp_open.tasks.limits import has_content
+from mcp_open.tasks.limits import check_rank_size, has_content
 from mcp_open.tasks.schemas import (
     EmbedResult,
     EmbedUsage,
@@ -131,6 +131,7 @@ class Service:
         if not query.strip():
             raise InvalidRequestError("'query' is empty; pass the text to rank the documents against")
         check_texts(documents, "documents", "a non-empty list of strings")
+        check_rank_size([d[:RANK_SNIPPET_CHARS] for d in documents], top_k)
         async with self.embedder.use(call) as model:
             wrapped = query_text(query, instruction, model.engine.info.architecture)
             started = time.perf_counter()
