@@ -236,14 +236,25 @@ ARGUMENTS = {
 }  # fmt: skip
 
 
+REQUIRED = {
+    "generate": {"prompt"},
+    "translate": {"text", "target_lang"},
+    "embed": {"texts"},
+    "rank": {"query", "documents"},
+}
+
+
 @FUZZ
 @given(data=st.data())
 def test_random_tool_arguments(server: Server, data: st.DataObject) -> None:
     """Any arguments get a clear error or a result of the right shape."""
     tool = data.draw(st.sampled_from(sorted(ARGUMENTS)))
-    args = data.draw(
-        st.fixed_dictionaries({}, optional=ARGUMENTS[tool]) | json_values.filter(lambda v: not isinstance(v, dict))
+    valid = st.fixed_dictionaries(
+        {k: v for k, v in ARGUMENTS[tool].items() if k in REQUIRED[tool]},
+        optional={k: v for k, v in ARGUMENTS[tool].items() if k not in REQUIRED[tool]},
     )
+    loose = st.fixed_dictionaries({}, optional=ARGUMENTS[tool]) | json_values.filter(lambda v: not isinstance(v, dict))
+    args = data.draw(valid | loose)
     call = {
         "jsonrpc": "2.0",
         "id": server.next_id(),
