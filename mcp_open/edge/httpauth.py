@@ -9,12 +9,11 @@ import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from mcp.server import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 
 from mcp_open.settings import LOOPBACK_HOSTS, Settings
 
-LOOPBACK_ALLOWED = ["127.0.0.1:*", "localhost:*", "[::1]:*"]
+LOOPBACK_NAMES = ["127.0.0.1", "localhost", "[::1]"]
 WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})
 
 
@@ -70,9 +69,8 @@ async def _refuse(send: Any, *, wrong: bool) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def http_app(server: MCPServer, settings: Settings) -> Asgi:
-    """The streamable HTTP app with DNS-rebinding protection, behind the token gate when a token is set."""
-    app: Asgi = server.streamable_http_app(transport_security=transport_security(settings), host=settings.host)
+def token_gate(app: Asgi, settings: Settings) -> Asgi:
+    """The app behind the static bearer-token gate when a token is set."""
     return BearerGate(app, settings.auth_token) if settings.auth_token else app
 
 
@@ -80,15 +78,20 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def allowed_hosts(host: str) -> list[str]:
-    """Host headers to accept: loopback always, plus the bound name and this machine's names and addresses."""
-    hosts = list(LOOPBACK_ALLOWED)
-    if host in LOOPBACK_HOSTS:
-        return hosts
-    names = {host} - WILDCARD_HOSTS
-    if host in WILDCARD_HOSTS:
-        names |= _machine_names()
-    return hosts + [f"{_url_host(name)}:*" for name in sorted(names)]
+def allowed_hosts(host: str, port: int) -> list[str]:
+    """Host headers to accept, exactly: loopback always, plus the bound name and this machine's names and addresses.
+
+    Each with the port; without it too on port 80, where clients leave it out. Port 0 (any free port) cannot be
+    known here, so it keeps the SDK's ':*' pattern, which matches by prefix.
+    """
+    names = list(LOOPBACK_NAMES)
+    if host not in LOOPBACK_HOSTS:
+        extra = {host} - WILDCARD_HOSTS
+        if host in WILDCARD_HOSTS:
+            extra |= _machine_names()
+        names += [_url_host(name) for name in sorted(extra)]
+    suffixes = [f":{port}"] + ([""] if port == 80 else []) if port else [":*"]
+    return [name + suffix for name in names for suffix in suffixes]
 
 
 def _machine_names() -> set[str]:
@@ -99,8 +102,8 @@ def _machine_names() -> set[str]:
     return {n for n in names if n}
 
 
-def transport_security(settings: Settings) -> TransportSecuritySettings:
-    """DNS-rebinding protection that stays on whatever the bind address."""
-    hosts = allowed_hosts(settings.host)
+def transport_security(settings: Settings, port: int | None = None) -> TransportSecuritySettings:
+    """DNS-rebinding protection that stays on whatever the bind address, comparing Host and Origin exactly."""
+    hosts = allowed_hosts(settings.host, settings.port if port is None else port)
     origins = [f"http://{h}" for h in hosts] + [f"https://{h}" for h in hosts]
     return TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins)
