@@ -68,9 +68,8 @@ async def test_client_timeout_reaches_a_busy_decoder_over_stdio() -> None:
         assert (await generation_stats(client))["stopped_by_caller"] == 1
 
 
-@pytest.mark.parametrize("mode", ["auto", "legacy"])
-async def test_a_call_cancelled_in_the_queue_never_reaches_the_engine_over_stdio(mode: str) -> None:
-    async with Client(scripted_stdio_params([[HOLD], ["free"]]), mode=mode) as client:
+async def test_a_call_cancelled_in_the_queue_never_reaches_the_engine_over_stdio() -> None:
+    async with Client(scripted_stdio_params([[HOLD], ["free"]])) as client:
         head, queued = ProgressLog(), ProgressLog()
         async with anyio.create_task_group() as tg:
             tg.start_soon(lambda: client.call_tool("generate", {"prompt": "Held"}, progress_callback=head))
