@@ -10,7 +10,7 @@ from typing import Any
 
 import anyio
 import pytest
-from mcp import Client, MCPError
+from mcp import Client
 
 from mcp_open.edge.server import build_server
 from mcp_open.engines.protocol import Cancelled, Completion, Hooks, Prompt
@@ -18,7 +18,7 @@ from mcp_open.engines.scripted import ScriptedEngine
 from mcp_open.serving.slots import LoadedModel
 from mcp_open.settings import Settings
 from mcp_open.tasks.service import Service
-from tests.conftest import ClientFactory, stdio_params
+from tests.conftest import ClientFactory
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -52,10 +52,17 @@ class ProgressLog:
 async def cancel_mid_generation(client: Client) -> None:
     """Start a long generation, cancel it once tokens flow, then check the decoder really stopped."""
     log = ProgressLog()
+    finished: list[Any] = []
+
+    async def call() -> None:
+        finished.append(await client.call_tool("generate", LONG, progress_callback=log))
+
     async with anyio.create_task_group() as tg:
-        tg.start_soon(lambda: client.call_tool("generate", LONG, progress_callback=log))
+        tg.start_soon(call)
         await log.wait_for(lambda p, total, msg: p >= 5)
         tg.cancel_scope.cancel()
+    # Otherwise the cancel came too late to mean anything (the test's process stalled while the model decoded).
+    assert not finished, "the call finished before it was cancelled"
     after = await client.call_tool("generate", {"prompt": "Hello", "max_tokens": 3, "temperature": 0})
     assert not after.is_error
     stats = await generation_stats(client)
@@ -65,12 +72,6 @@ async def cancel_mid_generation(client: Client) -> None:
 
 async def test_cancel_stops_the_decoder_in_memory(connect: ClientFactory, gemma: Path, tiny_embed: Path) -> None:
     async with connect(long_settings(gemma, tiny_embed)) as client:
-        await cancel_mid_generation(client)
-
-
-async def test_cancel_stops_the_decoder_over_stdio(gemma: Path, tiny_embed: Path) -> None:
-    params = stdio_params("--model", str(gemma), "--embed-model", str(tiny_embed), "--ctx", "4096")
-    async with Client(params) as client:
         await cancel_mid_generation(client)
 
 
@@ -177,17 +178,6 @@ async def test_progress_reports_queue_load_and_tokens(connect: ClientFactory, ge
     assert values == sorted(values) and len(set(values)) == len(values)
     assert any(msg and "loading" in msg for _, _, msg in log.events)
     assert any(total == 40 and msg and "/40 tokens" in msg for _, total, msg in log.events)
-
-
-async def test_client_timeout_cancels_server_work(gemma: Path, tiny_embed: Path) -> None:
-    params = stdio_params("--model", str(gemma), "--embed-model", str(tiny_embed), "--ctx", "4096")
-    async with Client(params) as client:
-        await client.call_tool("generate", {"prompt": "Warm up", "max_tokens": 1})
-        with pytest.raises(MCPError):
-            await client.call_tool("generate", LONG, read_timeout_seconds=1.0)
-        after = await client.call_tool("generate", {"prompt": "Hello", "max_tokens": 3})
-        assert not after.is_error
-        assert (await generation_stats(client))["tokens_generated"] < LONG["max_tokens"]
 
 
 async def test_translate_reports_tokens_out_of_its_budget(
