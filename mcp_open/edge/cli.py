@@ -114,7 +114,7 @@ def _info(args: argparse.Namespace) -> int:
     _setup_logging(settings.verbose)
     from mcp_open.tasks.service import Service
 
-    print(json.dumps(Service(settings).info(), indent=2))
+    print(json.dumps(Service(settings).info(probe_backends=True), indent=2))
     return 0
 
 
