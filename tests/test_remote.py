@@ -14,6 +14,7 @@ import httpx2
 import pytest
 from mcp import Client
 
+from bench.openai_server import OpenAIServer, free_port, start_server
 from mcp_open.edge.cli import main
 from mcp_open.engines.protocol import Constraint, Hooks, Prompt, Sampling, Turn
 from mcp_open.engines.remote import RemoteConfig, RemoteEngine
@@ -21,12 +22,13 @@ from mcp_open.errors import RemoteEngineError
 from mcp_open.settings import Settings
 from mcp_open.tasks.languages import detect_language
 from tests.conftest import ClientFactory
-from tests.openai_server import OpenAIServer, free_port, start_server
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
 GEMMA = "gemma-270m"
 LONG = {"prompt": "Once upon a time", "max_tokens": 2000, "temperature": 0}
+# llama-cpp-python's temperature 0 is not greedy by itself: top_k 1 is.
+SAME = {"temperature": 0, "top_k": 1, "seed": 1, "repeat_penalty": 1.0}
 GREEDY = Sampling(temperature=0.0, top_k=1, top_p=1.0, repeat_penalty=1.0)
 
 
@@ -95,7 +97,7 @@ async def model_stats(client: Client, role: str) -> dict[str, Any]:
 
 def direct_completion(server: OpenAIServer, prompt: str, max_tokens: int, **extra: Any) -> dict[str, Any]:
     """The server's own answer, asked without mcp-open."""
-    body = {"model": server.alias, "prompt": prompt, "max_tokens": max_tokens, "temperature": 0, **extra}
+    body = {"model": server.alias, "prompt": prompt, "max_tokens": max_tokens, **SAME, **extra}
     response = httpx2.post(f"{server.url}/completions", json=body, timeout=120)
     response.raise_for_status()
     return response.json()
@@ -106,27 +108,27 @@ async def test_generate_streams_the_servers_own_answer(
 ) -> None:
     log = TimedProgress()
     async with connect_once(remote_settings(gemma_server, tiny_embed)) as client:
-        result = await client.call_tool("generate", {**LONG, "max_tokens": 48}, progress_callback=log)
+        result = await client.call_tool("generate", {**LONG, **SAME, "max_tokens": 32}, progress_callback=log)
         stats = await model_stats(client, "generation")
     assert not result.is_error, result.content
     data = result.structured_content
-    direct = direct_completion(gemma_server, "Once upon a time", 48, repeat_penalty=1.0)
+    direct = direct_completion(gemma_server, "Once upon a time", 32)
     assert data["text"] == direct["choices"][0]["text"]
     assert data["model"] == GEMMA and data["finish_reason"] == "length"
-    assert data["usage"]["completion_tokens"] == 48
+    assert data["usage"]["completion_tokens"] == 32
     assert data["usage"]["prompt_tokens"] == direct["usage"]["prompt_tokens"]  # the server's tokenizer
     # Progress counted tokens as they arrived, before the call returned.
-    assert [p for _, p in log.events] == sorted(p for _, p in log.events) and 0 < log.events[0][1] < 48
+    assert [p for _, p in log.events] == sorted(p for _, p in log.events) and 0 < log.events[0][1] < 32
     assert stats["engine"] == "openai" and stats["backend"] == gemma_server.url.removesuffix("/v1")
 
 
 async def test_stop_strings_end_the_answer(
     connect_once: ClientFactory, gemma_server: OpenAIServer, tiny_embed: Path
 ) -> None:
-    full = direct_completion(gemma_server, "Once upon a time", 24, repeat_penalty=1.0)["choices"][0]["text"]
+    full = direct_completion(gemma_server, "Once upon a time", 24)["choices"][0]["text"]
     stop = full.split()[3]
     async with connect_once(remote_settings(gemma_server, tiny_embed)) as client:
-        result = await client.call_tool("generate", {**LONG, "max_tokens": 24, "stop": [stop]})
+        result = await client.call_tool("generate", {**LONG, **SAME, "max_tokens": 24, "stop": [stop]})
     data = result.structured_content
     assert data["finish_reason"] == "stop"
     assert data["text"] == full[: full.index(stop)]
@@ -160,6 +162,15 @@ async def test_embed_and_rank_on_a_remote_embedder(
     assert len(vectors) == 2 and all(len(v) == 64 for v in vectors)
     assert ranked.structured_content["results"][0]["index"] == 0
     assert stats["engine"] == "openai" and stats["texts_embedded"] == 6
+
+
+async def test_the_servers_only_model_is_the_default(
+    connect_once: ClientFactory, gemma_server: OpenAIServer, tiny_embed: Path
+) -> None:
+    settings = Settings(backend=gemma_server.url, backend_chat=False, embed_model=str(tiny_embed))
+    async with connect_once(settings) as client:
+        generated = await client.call_tool("generate", {"prompt": "Hello", "max_tokens": 2})
+    assert not generated.is_error and generated.structured_content["model"] == GEMMA
 
 
 async def test_local_and_remote_roles_mix(

@@ -165,4 +165,6 @@ def describe_loaded(m: LoadedModel) -> dict[str, object]:
             offload=m.plan.reason,
         )
     out.update(load_seconds=round(m.load_seconds, 3), chat_template=info.chat, **m.engine.stats())
+    if not info.exact_counts:
+        out["token_counts"] = "estimated: the server has no tokenize endpoint"
     return out

@@ -1,4 +1,4 @@
-"""A real OpenAI-compatible server for tests: llama-cpp-python's own, started on a free loopback port."""
+"""A real OpenAI-compatible server for tests and benchmarks: llama-cpp-python's own, on a free loopback port."""
 
 from __future__ import annotations
 
@@ -53,13 +53,13 @@ class OpenAIServer:
                 self.kill()
 
 
-def start_server(model: Path, alias: str, log: Path, *extra: str, n_ctx: int = 2048) -> OpenAIServer:
+def start_server(model: Path, alias: str, log: Path, *extra: str, n_ctx: int = 2048, threads: int = 2) -> OpenAIServer:
     """Start the server and wait until /v1/models answers (any status: a keyed server answers 401)."""
     port = free_port()
     command = [
         sys.executable,
         *("-m", "llama_cpp.server", "--model", str(model), "--model_alias", alias),
-        *("--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(n_ctx), "--n_threads", "2"),
+        *("--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(n_ctx), "--n_threads", str(threads)),
         # Its default cuts a streaming answer short whenever another request arrives.
         *("--interrupt_requests", "false"),
         *extra,
