@@ -238,7 +238,9 @@ def main(argv: list[str] | None = None) -> int:
         when=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         server=described,
         model=model,
-        machine=f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+        machine=f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load average "
+        + "/".join(f"{x:.1f}" for x in os.getloadavg())
+        + " at the end",
         repeats=args.repeats,
         max_tokens=args.max_tokens,
         batches=args.batches,

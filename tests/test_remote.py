@@ -103,15 +103,23 @@ def direct_completion(server: OpenAIServer, prompt: str, max_tokens: int, **extr
     return response.json()
 
 
+def evict_prompt_cache(server: OpenAIServer) -> None:
+    """Make the server's next prompt start from scratch: a reused prefix is evaluated in other batches, which
+    shifts the logits enough to change a greedy choice between near-equal tokens."""
+    direct_completion(server, "Zebra crossings are striped.", 1)
+
+
 async def test_generate_streams_the_servers_own_answer(
     connect_once: ClientFactory, gemma_server: OpenAIServer, tiny_embed: Path
 ) -> None:
     log = TimedProgress()
     async with connect_once(remote_settings(gemma_server, tiny_embed)) as client:
+        evict_prompt_cache(gemma_server)
         result = await client.call_tool("generate", {**LONG, **SAME, "max_tokens": 32}, progress_callback=log)
         stats = await model_stats(client, "generation")
     assert not result.is_error, result.content
     data = result.structured_content
+    evict_prompt_cache(gemma_server)
     direct = direct_completion(gemma_server, "Once upon a time", 32)
     assert data["text"] == direct["choices"][0]["text"]
     assert data["model"] == GEMMA and data["finish_reason"] == "length"
@@ -125,9 +133,11 @@ async def test_generate_streams_the_servers_own_answer(
 async def test_stop_strings_end_the_answer(
     connect_once: ClientFactory, gemma_server: OpenAIServer, tiny_embed: Path
 ) -> None:
+    evict_prompt_cache(gemma_server)
     full = direct_completion(gemma_server, "Once upon a time", 24)["choices"][0]["text"]
     stop = full.split()[3]
     async with connect_once(remote_settings(gemma_server, tiny_embed)) as client:
+        evict_prompt_cache(gemma_server)
         result = await client.call_tool("generate", {**LONG, **SAME, "max_tokens": 24, "stop": [stop]})
     data = result.structured_content
     assert data["finish_reason"] == "stop"

@@ -233,17 +233,20 @@ class RemoteEngine:
             self._inflight += 1
             self._peak_inflight = max(self._peak_inflight, self._inflight)
             self._counters["requests"] += 1
-        ended = False
+        ended = cancelled = False
         try:
             yield exchange
             ended = True
+        except Cancelled:
+            cancelled = True
+            raise
         finally:
             if not ended:
                 exchange.abort()
             with self._lock:
                 self._inflight -= 1
                 self._counters["retries"] += exchange.retries
-                self._counters["cancelled"] += 0 if ended else 1
+                self._counters["cancelled"] += int(cancelled)
 
     def _find_model(self) -> dict[str, Any]:
         """The served model we were told to use, or an error listing what the server does serve."""
