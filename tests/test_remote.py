@@ -218,42 +218,38 @@ async def test_cancel_closes_the_stream_and_frees_the_server(
 async def test_timeout_closes_the_stream_and_frees_the_server(
     connect_once: ClientFactory, gemma_server: OpenAIServer, tiny_embed: Path
 ) -> None:
-    log = TimedProgress()
+    engine = RemoteEngine(RemoteConfig(gemma_server.url.removesuffix("/v1"), GEMMA, chat=False))
+    measured = engine.complete(Prompt.raw("Warm up"), max_tokens=16, sampling=GREEDY)
+    engine.close()
     async with connect_once(remote_settings(gemma_server, tiny_embed, timeout=2.0)) as client:
-        await client.call_tool("generate", {"prompt": "Warm up", "max_tokens": 1})  # connect outside the timer
-        timed_out = await client.call_tool("generate", LONG, progress_callback=log)
-        remaining = (LONG["max_tokens"] - log.events[-1][1]) * log.seconds_per_token()
+        timed_out = await client.call_tool("generate", LONG)
         started = time.monotonic()
         after = await client.call_tool("generate", {"prompt": "Hello", "max_tokens": 3})
         waited = time.monotonic() - started
     assert timed_out.is_error and "--timeout" in timed_out.content[0].text
     assert not after.is_error
+    remaining = LONG["max_tokens"] * measured.decode_seconds / measured.decode_steps - 2.0
     assert waited < remaining / 10, (waited, remaining)
 
 
 async def test_concurrent_calls_are_in_flight_together(
     connect_once: ClientFactory, gemma_server: OpenAIServer, tiny_embed: Path
 ) -> None:
-    results: list[Any] = []
-    logs = [TimedProgress(), TimedProgress()]
+    log = TimedProgress()
     async with connect_once(remote_settings(gemma_server, tiny_embed, max_inflight=2)) as client:
-
-        async def call(log: TimedProgress) -> None:
-            results.append(await client.call_tool("generate", {**LONG, "max_tokens": 24}, progress_callback=log))
-
         async with anyio.create_task_group() as tg:
-            tg.start_soon(call, logs[0])
-            await logs[0].wait_for_tokens(2)
-            tg.start_soon(call, logs[1])
+            tg.start_soon(lambda: client.call_tool("generate", LONG, progress_callback=log))
+            await log.wait_for_tokens(2)
+            tg.start_soon(lambda: client.call_tool("generate", {"prompt": "Second", "max_tokens": 4}))
             with anyio.fail_after(30):
                 while (await model_stats(client, "generation"))["inflight"] < 2:
                     await anyio.sleep(0.02)
-            # Both are at the server now: no FIFO gate of ours holds the second one back.
-            assert not results
+            # Both are at the server now: no FIFO gate of ours holds the second one back; a third is turned away.
             busy = await client.call_tool("generate", {"prompt": "Third", "max_tokens": 2})
             assert busy.is_error and "--max-inflight" in busy.content[0].text
+            tg.cancel_scope.cancel()
         stats = await model_stats(client, "generation")
-    assert all(not r.is_error for r in results) and stats["peak_inflight"] == 2
+    assert stats["peak_inflight"] == 2 and stats["cancelled"] == 2 and stats["inflight"] == 0
 
 
 def test_llama_cpp_python_server_decodes_one_request_at_a_time(gemma_server: OpenAIServer) -> None:
