@@ -124,7 +124,8 @@ async def test_generate_streams_the_servers_own_answer(
     assert data["text"] == direct["choices"][0]["text"]
     assert data["model"] == GEMMA and data["finish_reason"] == "length"
     assert data["usage"]["completion_tokens"] == 32
-    assert data["usage"]["prompt_tokens"] == direct["usage"]["prompt_tokens"]  # the server's tokenizer
+    # This server sends no usage in streams: the prompt is estimated (vLLM, SGLang, llama-server send usage).
+    assert 0 < data["usage"]["prompt_tokens"] <= 2 * direct["usage"]["prompt_tokens"]
     # Progress counted tokens as they arrived, before the call returned.
     assert [p for _, p in log.events] == sorted(p for _, p in log.events) and 0 < log.events[0][1] < 32
     assert stats["engine"] == "openai" and stats["backend"] == gemma_server.url.removesuffix("/v1")

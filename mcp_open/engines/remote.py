@@ -7,10 +7,9 @@ once: the server batches concurrent requests itself.
 
 from __future__ import annotations
 
-import json
+import logging
 import math
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,7 +18,9 @@ from typing import Any
 import httpx2
 
 from mcp_open.engines import openai_wire as wire
-from mcp_open.engines.openai_http import CONNECT_ATTEMPTS, Exchange, HttpFailure, make_client
+from mcp_open.engines.openai_errors import http_error, json_object, refused_constraint, request_json, transport_error
+from mcp_open.engines.openai_http import Exchange, HttpFailure, make_client
+from mcp_open.engines.openai_stream import StreamReader, pooled
 from mcp_open.engines.protocol import (
     Cancelled,
     Completion,
@@ -30,7 +31,6 @@ from mcp_open.engines.protocol import (
     Prompt,
     Sampling,
     StopFn,
-    find_stop,
 )
 from mcp_open.errors import InvalidRequestError, RemoteEngineError
 
@@ -42,6 +42,8 @@ CHARS_PER_TOKEN = 4
 TURN_OVERHEAD_TOKENS = 4
 REPLY_OVERHEAD_TOKENS = 3
 LOOKUP_SECONDS = 10.0
+
+log = logging.getLogger(__name__)
 AUTH_OR_MISSING = (401, 403, 404)
 
 
@@ -68,7 +70,7 @@ class Tokenizer:
 
 def served_models(client: httpx2.Client, base_url: str) -> list[dict[str, Any]]:
     """What /v1/models lists, or a RemoteEngineError that says what to check."""
-    data = _get_json(client, base_url, "/v1/models")
+    data = request_json(client, "GET", base_url, "/v1/models", timeout=LOOKUP_SECONDS)
     models = data.get("data") if isinstance(data, dict) else None
     if not isinstance(models, list):
         raise RemoteEngineError(f"{base_url}/v1/models did not return a model list; is it an OpenAI-compatible API?")
@@ -124,8 +126,13 @@ class RemoteEngine:
     def count_tokens(self, text: str) -> int:
         """The server's own count where it can tokenize, else an estimate (info.exact_counts says which)."""
         if self._tokenizer is None or not text:
-            return math.ceil(len(text) / CHARS_PER_TOKEN)
-        return max(0, self._tokenize(self._tokenizer.path, text) - self._tokenizer.added)
+            return estimate_tokens(text)
+        try:
+            return max(0, self._tokenize(self._tokenizer.path, text) - self._tokenizer.added)
+        except RemoteEngineError as exc:
+            # A server that tokenizes under its model lock (llama-cpp-python's) cannot answer while it decodes.
+            log.info("estimating tokens: %s", exc)
+            return estimate_tokens(text)
 
     def prompt_tokens(self, prompt: Prompt) -> int:
         """Raw text as the server counts it; chat turns estimated, since the server renders the template."""
@@ -133,6 +140,12 @@ class RemoteEngine:
             return self.count_tokens(prompt.text) + (self._tokenizer.added if self._tokenizer else 1)
         turns = sum(self.count_tokens(t.content) + TURN_OVERHEAD_TOKENS for t in prompt.turns)
         return turns + REPLY_OVERHEAD_TOKENS
+
+    def estimated_prompt_tokens(self, prompt: Prompt) -> int:
+        """The prompt's size without asking the server (for answers that came without usage)."""
+        texts = [prompt.text] if prompt.text is not None else [t.content for t in prompt.turns]
+        overhead = 1 if prompt.text is not None else TURN_OVERHEAD_TOKENS * len(texts) + REPLY_OVERHEAD_TOKENS
+        return sum(estimate_tokens(t) for t in texts) + overhead
 
     def complete(
         self,
@@ -151,13 +164,14 @@ class RemoteEngine:
             self.config.model, prompt, max_tokens=max_tokens, sampling=sampling, stop=stop, constraint=constraint
         )
         path = "/v1/completions" if prompt.text is not None else "/v1/chat/completions"
-        stream = _Stream(max_tokens, hooks)
+        stream = StreamReader(max_tokens, hooks)
         with self._exchange(path, body, streaming=True) as exchange:
             try:
                 stream.read(self._lines(exchange, path, hooks.should_stop, constraint))
             except httpx2.TransportError as exc:
-                raise self._transport_error(exc, path, stream.count) from exc
-        done = stream.completion(stop, constraint, fallback_prompt=lambda: self.prompt_tokens(prompt))
+                raise transport_error(self._where(path), exc, stream.count) from exc
+        # Without usage in the stream, no second request: it would queue behind other calls on a busy server.
+        done = stream.completion(stop, constraint, lambda: self.estimated_prompt_tokens(prompt))
         self._count(tokens_generated=done.completion_tokens, prompt_tokens=done.prompt_tokens)
         return done
 
@@ -199,8 +213,8 @@ class RemoteEngine:
                 f"'{self.config.model}' an embedding model (vLLM: a pooling runner; llama-server: --embeddings)?"
             )
         usage = data.get("usage") or {}
-        used = usage.get("prompt_tokens") or sum(math.ceil(len(t) / CHARS_PER_TOKEN) for t in batch)
-        return [_pooled(item["embedding"]) for item in items], int(used)
+        used = usage.get("prompt_tokens") or sum(estimate_tokens(t) for t in batch)
+        return [pooled(item["embedding"]) for item in items], int(used)
 
     def _lines(
         self, exchange: Exchange, path: str, should_stop: StopFn, constraint: Constraint | None
@@ -208,8 +222,8 @@ class RemoteEngine:
         """The streamed lines; an error status is explained (with a constraint: as a refused JSON-schema mode)."""
         for item in exchange.items(should_stop):
             if isinstance(item, HttpFailure):
-                error = self._http_error(item, path)
-                raise self._refused_constraint(error) if constraint and item.status not in AUTH_OR_MISSING else error
+                error = http_error(self._where(path), item, self.config.model)
+                raise refused_constraint(error) if constraint and item.status not in AUTH_OR_MISSING else error
             if isinstance(item, str):
                 yield item
 
@@ -219,11 +233,11 @@ class RemoteEngine:
             try:
                 for item in exchange.items(should_stop):
                     if isinstance(item, HttpFailure):
-                        raise self._http_error(item, path)
-                    return _json_object(item, self.config.base_url + path)
+                        raise http_error(self._where(path), item, self.config.model)
+                    return json_object(item, self._where(path))
             except httpx2.TransportError as exc:
-                raise self._transport_error(exc, path, 0) from exc
-        raise RemoteEngineError(f"{self.config.base_url}{path} closed the connection without an answer")
+                raise transport_error(self._where(path), exc, 0) from exc
+        raise RemoteEngineError(f"{self._where(path)} closed the connection without an answer")
 
     @contextmanager
     def _exchange(self, path: str, body: dict[str, Any], *, streaming: bool) -> Iterator[Exchange]:
@@ -280,141 +294,25 @@ class RemoteEngine:
             "add_special_tokens": False,
             "add_special": False,
         }
-        try:
-            response = self._client.post(path, json=body, timeout=LOOKUP_SECONDS)
-        except httpx2.TransportError as exc:
-            raise self._transport_error(exc, path, 0) from exc
-        if response.status_code >= 400:
-            raise self._http_error(HttpFailure(response.status_code, response.content), path)
-        data = _json_object(response.content, self.config.base_url + path)
+        data = request_json(self._client, "POST", self.config.base_url, path, timeout=LOOKUP_SECONDS, body=body)
         if isinstance(data.get("count"), int):
             return int(data["count"])
         if isinstance(data.get("tokens"), list):
             return len(data["tokens"])
-        raise RemoteEngineError(f"{self.config.base_url}{path} answered without tokens")
+        raise RemoteEngineError(f"{self._where(path)} answered without tokens")
+
+    def _where(self, path: str) -> str:
+        return self.config.base_url + path
 
     def _count(self, **amounts: int) -> None:
         with self._lock:
             for key, amount in amounts.items():
                 self._counters[key] += amount
 
-    def _http_error(self, failure: HttpFailure, path: str) -> RemoteEngineError:
-        """What an error status means for the user, with the server's own words."""
-        where, said = f"{self.config.base_url}{path}", wire.error_text(failure.status, failure.body)
-        if failure.status in (401, 403):
-            return RemoteEngineError(
-                f"{where} refused the API key (HTTP {failure.status}: {said}). Check --backend-api-key "
-                "(or MCP_OPEN_BACKEND_API_KEY) against the key the server was started with."
-            )
-        if failure.status == 404:
-            return RemoteEngineError(
-                f"{where} answered 404 ({said}): the server does not serve '{self.config.model}' there. Check the "
-                "model name (`mcp-open info` lists what the server offers) and that --backend is the server's root."
-            )
-        return RemoteEngineError(f"{where} failed (HTTP {failure.status}): {said}")
 
-    def _transport_error(self, exc: httpx2.TransportError, path: str, generated: int) -> RemoteEngineError:
-        """Unreachable, or the connection dropped mid-answer."""
-        where = f"{self.config.base_url}{path}"
-        if isinstance(exc, httpx2.ConnectError | httpx2.ConnectTimeout):
-            return RemoteEngineError(
-                f"cannot reach {where} ({exc or type(exc).__name__}) after {CONNECT_ATTEMPTS} attempts. Check "
-                "that the server is running and that --backend (or --embed-backend, --translate-backend) is right."
-            )
-        return RemoteEngineError(
-            f"{where} dropped the connection after {generated} tokens ({type(exc).__name__}: {exc}). The server "
-            "may have crashed or restarted; check its log, then try again."
-        )
-
-    def _refused_constraint(self, exc: RemoteEngineError) -> RemoteEngineError:
-        """An error answer to a constrained completion: most likely the server has no JSON-schema mode."""
-        return RemoteEngineError(
-            f"{exc}. The backend refused structured output: it takes no response_format of type json_schema "
-            "(llama-server, vLLM and SGLang do; llama-cpp-python's server does not). Call without json_schema or "
-            "choices, or serve this model from a backend that has a JSON-schema mode."
-        )
-
-
-class _Stream:
-    """Reads one streamed completion: text, reasoning, the end and the server's counts, reporting each token."""
-
-    def __init__(self, budget: int, hooks: Hooks) -> None:
-        self.budget = budget
-        self.hooks = hooks
-        self.text: list[str] = []
-        self.reasoning: list[str] = []
-        self.count = 0
-        self.finish: str | None = None
-        self.stop_reason: str | None = None
-        self.usage: dict[str, Any] = {}
-        self.started = time.perf_counter()
-        self.first: float | None = None
-        self.last: float | None = None
-
-    def read(self, lines: Iterator[str]) -> None:
-        """Consume the stream's lines; an error event becomes RemoteEngineError."""
-        for line in lines:
-            chunk = wire.parse_sse_line(line)
-            if chunk is None:
-                continue
-            if "error" in chunk:
-                said = wire.error_text(200, line[5:].encode())
-                raise RemoteEngineError(f"the server reported an error after {self.count} tokens: {said}")
-            self._take(wire.read_chunk(chunk))
-            if self.hooks.should_stop():
-                raise Cancelled
-        if self.finish is None:
-            raise RemoteEngineError(
-                f"the server ended the answer after {self.count} tokens without saying why (no finish_reason); "
-                "the connection may have dropped. Check the server's log, then try again."
-            )
-
-    def _take(self, delta: wire.Delta) -> None:
-        if delta.text or delta.reasoning:
-            now = time.perf_counter()
-            self.first = self.first or now
-            self.last = now
-            self.count += 1
-            self.text.append(delta.text)
-            self.reasoning.append(delta.reasoning)
-            if self.hooks.on_token:
-                self.hooks.on_token(self.count, self.budget)
-        self.finish = delta.finish_reason or self.finish
-        self.stop_reason = delta.stop_reason or self.stop_reason
-        self.usage = delta.usage or self.usage
-
-    def completion(self, stop: Sequence[str], constraint: Constraint | None, fallback_prompt: Any) -> Completion:
-        """The finished completion; counts are the server's where it sent usage."""
-        end = time.perf_counter()
-        text = wire.choice_text("".join(self.text), constraint)
-        hit = find_stop(text, stop, 0)  # a server that ignored a stop string still gets cut
-        matched = self.stop_reason if self.stop_reason in stop else (hit[1] if hit else None)
-        if hit is not None:
-            text = text[: hit[0]]
-        tokens = int(self.usage.get("completion_tokens") or self.count)
-        details = self.usage.get("prompt_tokens_details") or {}
-        reasoning = "".join(self.reasoning)
-        return Completion(
-            text=text,
-            completion_tokens=tokens,
-            prompt_tokens=int(self.usage.get("prompt_tokens") or fallback_prompt()),
-            cached_tokens=int(details.get("cached_tokens") or 0),
-            finish_reason="length" if self.finish in wire.LENGTH_REASONS else "stop",
-            prompt_seconds=(self.first or end) - self.started,
-            decode_seconds=(self.last or end) - (self.first or end),
-            matched_stop=matched,
-            decode_steps=max(0, self.count - 1),
-            reasoning=reasoning if any(self.reasoning) else None,
-        )
-
-
-def _pooled(embedding: list[Any]) -> list[float]:
-    """A text's vector; a server without pooling (llama.cpp's --pooling none) sends one per token: mean-pool them."""
-    if embedding and isinstance(embedding[0], list):
-        import numpy as np
-
-        return [float(x) for x in np.asarray(embedding, dtype=np.float64).mean(axis=0)]
-    return embedding
+def estimate_tokens(text: str) -> int:
+    """Tokens of text by length, where the server cannot say."""
+    return math.ceil(len(text) / CHARS_PER_TOKEN)
 
 
 def _check_prompt(prompt: Prompt, constraint: Constraint | None) -> None:
@@ -426,35 +324,3 @@ def _check_prompt(prompt: Prompt, constraint: Constraint | None) -> None:
             "structured output on a remote backend needs a chat model (response_format on /v1/chat/completions); "
             "this role is configured as a base model (--no-backend-chat)"
         )
-
-
-def _json_object(raw: bytes | str, where: str) -> dict[str, Any]:
-    try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        raise RemoteEngineError(f"{where} answered with something that is not JSON; is it an OpenAI API?") from exc
-    if not isinstance(data, dict):
-        raise RemoteEngineError(f"{where} answered with JSON that is not an object; is it an OpenAI API?")
-    return data
-
-
-def _get_json(client: httpx2.Client, base_url: str, path: str) -> dict[str, Any]:
-    """A short GET (model lists), errors explained."""
-    where = base_url + path
-    try:
-        response = client.get(path, timeout=LOOKUP_SECONDS)
-    except httpx2.TransportError as exc:
-        raise RemoteEngineError(
-            f"cannot reach {where} ({exc or type(exc).__name__}). Check that the server is running and that "
-            "--backend (or --embed-backend, --translate-backend) is right."
-        ) from exc
-    if response.status_code in (401, 403):
-        raise RemoteEngineError(
-            f"{where} refused the API key (HTTP {response.status_code}: "
-            f"{wire.error_text(response.status_code, response.content)}). Check --backend-api-key "
-            "(or MCP_OPEN_BACKEND_API_KEY) against the key the server was started with."
-        )
-    if response.status_code >= 400:
-        said = wire.error_text(response.status_code, response.content)
-        raise RemoteEngineError(f"{where} failed (HTTP {response.status_code}): {said}")
-    return _json_object(response.content, where)
