@@ -113,5 +113,7 @@ def console_script() -> str:
 
 def stdio_params(*args: str, env: dict[str, str] | None = None) -> StdioServerParameters:
     """Launch `mcp-open serve ARGS` over stdio."""
-    full_env = {"HF_HUB_OFFLINE": "1", **(env or {})}
+    # MCP clients pass servers only a few variables; PYTHONPATH keeps a worktree's code in the subprocess.
+    passed = {"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {}
+    full_env = {"HF_HUB_OFFLINE": "1", **passed, **(env or {})}
     return StdioServerParameters(command=console_script(), args=["serve", *args], env=full_env)
