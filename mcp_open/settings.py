@@ -18,6 +18,14 @@ KvCacheType = Literal["f16", "q8_0", "q4_0"]
 Transport = Literal["stdio", "http"]
 
 
+def backend_root(url: str) -> str:
+    """A backend URL without a trailing slash or /v1: the engine adds /v1/... and finds /tokenize at the root."""
+    root = url.strip().rstrip("/")
+    if not root.startswith(("http://", "https://")):
+        raise ValueError(f"backend URL {url!r} must start with http:// or https://, e.g. http://gpu-box:8000/v1")
+    return root.removesuffix("/v1")
+
+
 class Settings(BaseSettings):
     """Everything `mcp-open serve` can be told, each field also an MCP_OPEN_* variable."""
 
@@ -35,6 +43,22 @@ class Settings(BaseSettings):
     translate_model: str | None = Field(
         None, description="Model for translate; defaults to the generation model (same instance)."
     )
+    backend: str | None = Field(
+        None,
+        description="OpenAI-compatible server (vLLM, SGLang, llama-server) for generation and translation, "
+        "e.g. http://gpu-box:8000/v1; --model then names a model it serves.",
+    )
+    embed_backend: str | None = Field(
+        None, description="OpenAI-compatible server for embed and rank (not implied by --backend)."
+    )
+    translate_backend: str | None = Field(
+        None, description="OpenAI-compatible server for translate (default: --backend)."
+    )
+    backend_api_key: str | None = Field(None, description="Bearer key the backends expect.", repr=False)
+    backend_chat: bool = Field(
+        True, description="Backend models take chat turns; --no-backend-chat sends raw text (base models)."
+    )
+    max_inflight: int = Field(32, ge=1, le=10_000, description="Calls in flight per backend before 'busy'.")
     ctx: int = Field(8192, ge=256, le=1_048_576, description="Context length in tokens (capped at the model's own).")
     gpu_layers: GpuLayers = Field(
         "auto", description="Layers to offload to the GPU: a number, 'all' or 'auto' (all that fit)."
@@ -127,6 +151,16 @@ class Settings(BaseSettings):
         from mcp_open.store.db import default_data_dir
 
         return default_data_dir()
+
+    @field_validator("backend", "embed_backend", "translate_backend", mode="after")
+    @classmethod
+    def _check_backend_url(cls, value: str | None) -> str | None:
+        return backend_root(value) if value else None
+
+    @property
+    def translation_backend(self) -> str | None:
+        """The server translate uses, if any."""
+        return self.translate_backend or self.backend
 
     @property
     def translation_model(self) -> str:

@@ -160,7 +160,7 @@ def _info(args: argparse.Namespace) -> int:
     from mcp_open.tasks.service import Service
 
     service = Service(settings)
-    info = service.info()
+    info = service.info(probe_backends=True)
     print(json.dumps(info, indent=2))
     for line in service.startup_warnings():
         notice.warning(line)

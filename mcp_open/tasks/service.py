@@ -12,6 +12,8 @@ from mcp_open.errors import InvalidRequestError
 from mcp_open.models.gpu import GpuFacts
 from mcp_open.serving import environment, preflight
 from mcp_open.serving.calls import CallContext
+from mcp_open.serving.queueing import InflightGate
+from mcp_open.serving.remote_loading import describe_backend, remote_loader
 from mcp_open.serving.slots import LoadedModel, Loader, ModelSlot, default_loader
 from mcp_open.settings import Settings
 from mcp_open.tasks import generation, translation
@@ -54,16 +56,35 @@ class Service:
 
     def __init__(self, settings: Settings, loader: Loader = default_loader) -> None:
         self.settings = settings
-        self.chat = ModelSlot("generation", settings.model, settings, embedding=False, loader=loader)
-        same = settings.translation_model == settings.model
+        self._loader = loader
+        self._gates: dict[str, InflightGate] = {}  # one --max-inflight limit per backend server
+        named = settings.model_fields_set
+        self.chat = self._slot("generation", settings.model, settings.backend, "model" in named)
+        same = settings.translation_model == settings.model and settings.translation_backend == settings.backend
         self.translator = (
             self.chat
             if same
-            else ModelSlot("translation", settings.translation_model, settings, embedding=False, loader=loader)
+            else self._slot(
+                "translation",
+                settings.translation_model,
+                settings.translation_backend,
+                bool({"model", "translate_model"} & named),
+            )
         )
-        self.embedder = ModelSlot("embedding", settings.embed_model, settings, embedding=True, loader=loader)
+        self.embedder = self._slot("embedding", settings.embed_model, settings.embed_backend, "embed_model" in named)
         self.ledger = Ledger(Prices(settings.price_input, settings.price_output))
         self._gpu_facts: GpuFacts | None = None
+
+    def _slot(self, role: str, spec: str, backend: str | None, named: bool) -> ModelSlot:
+        """A local model slot, or one on a backend server (sharing that server's in-flight limit)."""
+        embedding = role == "embedding"
+        if backend is None:
+            return ModelSlot(role, spec, self.settings, embedding=embedding, loader=self._loader)
+        if backend not in self._gates:
+            self._gates[backend] = InflightGate(f"the backend {backend}", self.settings.max_inflight)
+        loader = remote_loader(backend, explicit=named)
+        gate = self._gates[backend]
+        return ModelSlot(role, spec, self.settings, embedding=embedding, loader=loader, gate=gate, backend=backend)
 
     @property
     def slots(self) -> list[ModelSlot]:
@@ -248,19 +269,27 @@ class Service:
         results = [_ranked(i, documents, passages, round(score, 6)) for i, score in rank(done.vectors, top_k)]
         return RankResult(results=results, usage=_embed_usage(done, len(documents) + 1, started), model=model.name)
 
+    def backends(self) -> list[dict[str, object]]:
+        """What each configured backend server offers (blocking: asks each one)."""
+        return [describe_backend(url, self.settings.backend_api_key) for url in self._gates]
+
     def languages(self) -> LanguagesResult:
         """The languages translate accepts."""
         return _LANGUAGES
 
-    def info(self) -> dict[str, object]:
-        """Version, llama.cpp build features, the GPU answer and each model's state or plan."""
+    def info(self, *, probe_backends: bool = False) -> dict[str, object]:
+        """Version, llama.cpp build features, the GPU answer, each model's state or plan, and (probing) what each
+        backend serves."""
+        backends = {"backends": self.backends()} if probe_backends and self._gates else {}
         return {
+            **backends,
             "version": __version__,
             **preflight.report(self.slots, self.gpu_facts()),
             "savings": self.ledger.report(),
             "limits": {
                 "max_tokens": self.settings.max_tokens,
                 "max_queue": self.settings.max_queue,
+                "max_inflight": self.settings.max_inflight,
                 "timeout_seconds": self.settings.timeout,
                 "keep_alive_minutes": self.settings.keep_alive,
             },
