@@ -34,6 +34,7 @@ from mcp_open.tasks.schemas import (
     TranslateRequest,
     TranslateResult,
 )
+from mcp_open.tasks.search_schemas import SearchMode, SearchResult
 from mcp_open.tasks.service import Service
 
 log = logging.getLogger(__name__)
@@ -208,6 +209,26 @@ def build_server(settings: Settings, service: Service | None = None) -> MCPServe
         return await run_call(
             ctx,
             lambda call: service.rank(query, documents, top_k=top_k, instruction=instruction, call=call),
+        )
+
+    @mcp.tool(name="search", description=tool_docs.SEARCH, annotations=tool_docs.READ_ONLY_IDEMPOTENT)
+    async def search(
+        ctx: Context,
+        query: Annotated[str, Field(description="What you are looking for, in words or as an exact identifier.")],
+        paths: Annotated[
+            list[str] | None,
+            Field(description="Folders, files or globs inside the allowed folders; default: all of them."),
+        ] = None,
+        top_k: Annotated[int, Field(ge=1, le=100, description="How many passages to return.")] = 5,
+        instruction: Annotated[
+            str | None, Field(description="Task for instruction-aware embedders (Qwen3-Embedding).")
+        ] = None,
+        mode: Annotated[SearchMode, Field(description="hybrid (meaning and words), semantic or lexical.")] = "hybrid",
+    ) -> SearchResult:
+        """Search the user's files."""
+        return await run_call(
+            ctx,
+            lambda call: service.search(query, paths, top_k=top_k, instruction=instruction, mode=mode, call=call),
         )
 
     @mcp.tool(name="languages", description=tool_docs.LANGUAGES, annotations=tool_docs.READ_ONLY_IDEMPOTENT)

@@ -35,6 +35,14 @@ RANK = (
     "the `top_k` best as {index, score, text snippet}. Use this instead of pulling raw embeddings into the "
     "conversation: semantic search, deduplication, picking the relevant files or passages."
 )
+SEARCH = (
+    "Search the user's files (folders, files or globs inside the allowed folders) for the passages that answer "
+    "`query`, and return only those: path, line range (page for PDF), score, the passage text and whether it "
+    "matched by meaning, by words or both. Use it instead of reading whole files into the conversation. The "
+    "first search of a folder indexes it (with progress); later searches re-embed only files that changed. "
+    "`mode`: hybrid (default; best for most queries), semantic (paraphrases) or lexical (exact identifiers, "
+    "names, error codes)."
+)
 LANGUAGES = "List the language codes `translate` accepts, with English and native names."
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=False, idempotent_hint=False)

@@ -194,9 +194,7 @@ class IndexStore:
     def files(self) -> dict[str, FileRecord]:
         """Every indexed file by path."""
         with self._lock:
-            rows = self._conn.execute(
-                "SELECT id, path, size, mtime_ns, hash, checked_ns, chunks FROM files"
-            ).fetchall()
+            rows = self._conn.execute("SELECT id, path, size, mtime_ns, hash, checked_ns, chunks FROM files").fetchall()
         return {row[1]: FileRecord(*row) for row in rows}
 
     def store(self, new_files: Sequence[NewFile]) -> int:
@@ -220,7 +218,9 @@ class IndexStore:
         if not paths:
             return 0
         with self._write() as db:
-            removed = db.execute("DELETE FROM files WHERE path IN (SELECT value FROM json_each(?))", (json.dumps(paths),))
+            removed = db.execute(
+                "DELETE FROM files WHERE path IN (SELECT value FROM json_each(?))", (json.dumps(list(paths)),)
+            )
             if removed.rowcount:
                 _set_meta(db, "generation", str(_generation(db) + 1))
             return removed.rowcount
@@ -274,7 +274,9 @@ class IndexStore:
     def status(self) -> dict[str, object]:
         """What is indexed: model, counts, size on disk and the folders covered."""
         with self._read() as db:
-            files, chunks, tokens = db.execute("SELECT count(*), coalesce(sum(chunks), 0), coalesce(sum(tokens), 0) FROM files").fetchone()
+            files, chunks, tokens = db.execute(
+                "SELECT count(*), coalesce(sum(chunks), 0), coalesce(sum(tokens), 0) FROM files"
+            ).fetchone()
             roots = db.execute("SELECT path, indexed_at FROM roots ORDER BY path").fetchall()
         identity = self.identity()
         return {
@@ -286,7 +288,7 @@ class IndexStore:
             "chunks": chunks,
             "tokens": tokens,
             "bytes": _size_on_disk(self.path),
-            "roots": [{"path": p, "indexed_at": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))} for p, t in roots],
+            "roots": [{"path": p, "indexed_at": _when(t)} for p, t in roots],
         }
 
 
@@ -363,6 +365,10 @@ def _generation(db: sqlite3.Connection) -> int:
 
 def _set_meta(db: sqlite3.Connection, key: str, value: str) -> None:
     db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+
+def _when(seconds: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(seconds))
 
 
 def _size_on_disk(path: Path) -> int:

@@ -67,8 +67,6 @@ class VectorCache:
             return []
         rows = np.flatnonzero(np.isin(owners, np.asarray(file_ids)))
         scores = matrix[rows] @ query if len(rows) < len(owners) else matrix @ query
-        if len(rows) == len(owners):
-            rows = np.arange(len(owners))
-        best = np.argpartition(-scores, min(limit, len(scores)) - 1)[:limit] if len(scores) > limit else np.arange(len(scores))
+        best = np.argpartition(-scores, limit - 1)[:limit] if len(scores) > limit else np.arange(len(scores))
         best = best[np.argsort(-scores[best], kind="stable")]
         return [(int(chunk_ids[rows[i]]), float(scores[i])) for i in best]

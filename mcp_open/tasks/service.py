@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
+from pathlib import Path
 
 from mcp_open import __version__
 from mcp_open.engines.protocol import Completion, Embedded
@@ -12,8 +14,10 @@ from mcp_open.serving.calls import CallContext
 from mcp_open.serving.slots import LoadedModel, Loader, ModelSlot, default_loader
 from mcp_open.settings import Settings
 from mcp_open.tasks import generation, translation
+from mcp_open.tasks import search as searching
 from mcp_open.tasks.accounting import Ledger, Prices
 from mcp_open.tasks.embedding import check_texts, embed_texts, query_text, rank, shape_vectors, to_lists
+from mcp_open.tasks.files.sandbox import Sandbox
 from mcp_open.tasks.languages import Language, detect_language, normalize_source, normalize_target, supported_languages
 from mcp_open.tasks.schemas import (
     EmbedResult,
@@ -28,6 +32,7 @@ from mcp_open.tasks.schemas import (
     TranslateResult,
     Translation,
 )
+from mcp_open.tasks.search_schemas import SearchMode, SearchResult
 
 RANK_SNIPPET_CHARS = 160
 
@@ -46,6 +51,7 @@ class Service:
         )
         self.embedder = ModelSlot("embedding", settings.embed_model, settings, embedding=True, loader=loader)
         self.ledger = Ledger(Prices(settings.price_input, settings.price_output))
+        self.indexes = searching.Indexes(settings.data_path / "index")
 
     @property
     def slots(self) -> list[ModelSlot]:
@@ -136,6 +142,52 @@ class Service:
         ]
         return RankResult(results=results, usage=_embed_usage(done, len(documents) + 1, started), model=model.name)
 
+    def sandbox(self, client_roots: Sequence[Path] = ()) -> Sandbox:
+        """The files this call may touch: the --allow-dir folders plus the roots the client declared."""
+        return Sandbox(
+            [*self.settings.allow_dirs, *client_roots],
+            max_file_bytes=int(self.settings.max_file_mb * 1_000_000),
+            max_matches=self.settings.max_files,
+        )
+
+    async def search(
+        self,
+        query: str,
+        paths: Sequence[str] | None,
+        *,
+        top_k: int,
+        instruction: str | None,
+        mode: SearchMode,
+        call: CallContext,
+        client_roots: Sequence[Path] = (),
+    ) -> SearchResult:
+        """Find the passages of the user's files that answer a query, indexing what changed first."""
+        check_texts([query], "query")
+        sandbox = self.sandbox(client_roots)
+        files, folders = searching.scope_of(sandbox, paths)
+        job = searching.SearchJob(query, mode, top_k, instruction, files, folders)
+        started = time.perf_counter()
+        async with searching.embedder_for(self.embedder, call) as model:
+            outcome = await call.run_in_thread(
+                lambda: searching.search(self.indexes, model.engine, job, call.progress.update, call.should_stop)
+            )
+        self.ledger.record("search", outcome.counts.tokens + outcome.query_tokens, 0)
+        return searching.result_of(outcome, sandbox.shown, model.name, mode, time.perf_counter() - started)
+
+    async def index(
+        self, paths: Sequence[str], call: CallContext, client_roots: Sequence[Path] = ()
+    ) -> searching.IndexReport:
+        """Bring the index of the given folders, files or globs up to date without searching."""
+        sandbox = self.sandbox(client_roots)
+        files, folders = searching.scope_of(sandbox, paths)
+        async with searching.embedder_for(self.embedder, call) as model:
+            counts, rebuilt = await call.run_in_thread(
+                lambda: searching.update(
+                    self.indexes, model.engine, files, folders, call.progress.update, call.should_stop
+                )
+            )
+        return searching.IndexReport(model.name, len(files), counts, rebuilt)
+
     def languages(self) -> LanguagesResult:
         """The languages translate accepts."""
         return _LANGUAGES
@@ -170,6 +222,7 @@ class Service:
         """Free every loaded model."""
         for slot in self.slots:
             slot.unload()
+        self.indexes.close()
 
     def _check_max_tokens(self, max_tokens: int) -> None:
         if max_tokens > self.settings.max_tokens:
