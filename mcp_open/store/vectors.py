@@ -21,6 +21,7 @@ class VectorCache:
         self._matrix: np.ndarray | None = None
         self._chunk_ids: np.ndarray | None = None
         self._file_ids: np.ndarray | None = None
+        self._present: frozenset[int] = frozenset()
 
     def refresh(self, store: IndexStore) -> int:
         """Bring the matrix up to date with the index; returns how many files were (re)loaded."""
@@ -53,6 +54,7 @@ class VectorCache:
         if not blocks:
             self._matrix = self._chunk_ids = self._file_ids = None
             return
+        self._present = frozenset(fid for fid, b in self._blocks.items() if len(b[1]))
         self._matrix = np.concatenate([b[2] for b in blocks])
         self._chunk_ids = np.concatenate([b[1] for b in blocks])
         self._file_ids = np.concatenate([np.full(len(b[1]), fid) for fid, b in self._blocks.items() if len(b[1])])
@@ -62,11 +64,15 @@ class VectorCache:
         import numpy as np
 
         with self._lock:
-            matrix, chunk_ids, owners = self._matrix, self._chunk_ids, self._file_ids
+            matrix, chunk_ids, owners, present = self._matrix, self._chunk_ids, self._file_ids, self._present
         if matrix is None or chunk_ids is None or owners is None or not file_ids:
             return []
-        rows = np.flatnonzero(np.isin(owners, np.asarray(file_ids)))
-        scores = matrix[rows] @ query if len(rows) < len(owners) else matrix @ query
+        # einsum, not BLAS: OpenBLAS threads a matrix-vector product and, on cores busy with llama.cpp or other
+        # processes, that made it 25 ms instead of 0.05 ms at 1,000 rows (measured, bench/search.py).
+        everything = np.einsum("ij,j->i", matrix, query.astype(np.float32))
+        whole = present.issubset(file_ids)
+        rows = np.arange(len(owners)) if whole else np.flatnonzero(np.isin(owners, np.asarray(file_ids)))
+        scores = everything[rows]
         best = np.argpartition(-scores, limit - 1)[:limit] if len(scores) > limit else np.arange(len(scores))
         best = best[np.argsort(-scores[best], kind="stable")]
         return [(int(chunk_ids[rows[i]]), float(scores[i])) for i in best]

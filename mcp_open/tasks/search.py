@@ -85,7 +85,7 @@ class IndexReport:
 
 
 @dataclass
-class _Open:
+class OpenIndex:
     store: IndexStore
     cache: VectorCache
     identity: Identity
@@ -96,7 +96,7 @@ class Indexes:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self._open: dict[str, _Open] = {}
+        self._open: dict[str, OpenIndex] = {}
         self._probes: dict[int, Identity] = {}
         self._lock = threading.Lock()
 
@@ -104,7 +104,7 @@ class Indexes:
         """The index file of a model."""
         return self.folder / index_file_name(model_name)
 
-    def open(self, engine: Engine) -> tuple[_Open, str | None]:
+    def open(self, engine: Engine) -> tuple[OpenIndex, str | None]:
         """The model's index, adopted by it; the second value says why it was rebuilt, if it was."""
         identity = self._identity(engine)
         with self._lock:
@@ -112,7 +112,7 @@ class Indexes:
             note = None
             if current is None:
                 store, note = _open_store(self.path_for(identity.name))
-                current = self._open[identity.name] = _Open(store, VectorCache(), identity)
+                current = self._open[identity.name] = OpenIndex(store, VectorCache(), identity)
             current.identity = identity
             reason = current.store.adopt(identity)
             return current, note or reason
@@ -184,7 +184,7 @@ def update(
 ) -> tuple[SyncCounts, str | None]:
     """Only bring the index up to date (`mcp-open index`)."""
 
-    def work(opened: _Open, note: str | None) -> tuple[SyncCounts, str | None]:
+    def work(opened: OpenIndex, note: str | None) -> tuple[SyncCounts, str | None]:
         counts = Syncer(opened.store, engine, opened.identity.dims, progress, should_stop).run(files, folders)
         opened.store.note_roots([str(f) for f in folders] or [str(f) for f in files])
         return counts, note
@@ -192,7 +192,7 @@ def update(
     return _with_rebuild(indexes, engine, work)
 
 
-def _with_rebuild(indexes: Indexes, engine: Engine, work: Callable[[_Open, str | None], T]) -> T:
+def _with_rebuild(indexes: Indexes, engine: Engine, work: Callable[[OpenIndex, str | None], T]) -> T:
     """Run work on the open index; if the file proves damaged, move it aside, start afresh and say so."""
     damaged: str | None = None
     for _attempt in range(2):
@@ -209,7 +209,7 @@ def _with_rebuild(indexes: Indexes, engine: Engine, work: Callable[[_Open, str |
 
 
 def _search(
-    opened: _Open,
+    opened: OpenIndex,
     note: str | None,
     engine: Engine,
     job: SearchJob,
@@ -222,32 +222,31 @@ def _search(
     scope = [records[str(p)] for p in job.files if str(p) in records]
     scope_ids = [r.id for r in scope]
     progress(1, 1, "searching")
-    ranked, query_tokens = _rank(opened, engine, job, scope_ids, len(records))
+    query, query_tokens = _query_vector(engine, job) if job.mode != "lexical" else (None, 0)
+    ranked = rank_scope(opened, job, query, scope_ids, len(records))
     chunks = opened.store.chunks([item for item, _score, _why in ranked[: job.top_k * 2]])
     found = [Found(chunks[i], score, why) for i, score, why in ranked if i in chunks][: job.top_k]
     return SearchOutcome(found, counts, note, len(scope), sum(r.chunks for r in scope), query_tokens)
 
 
-def _rank(
-    opened: _Open, engine: Engine, job: SearchJob, scope_ids: list[int], indexed_files: int
-) -> tuple[list[tuple[int, float, Why]], int]:
-    """Fused (chunk id, score, why), best first, and the tokens the query embedding took."""
+def rank_scope(
+    opened: OpenIndex, job: SearchJob, query: np.ndarray | None, scope_ids: list[int], indexed_files: int
+) -> list[tuple[int, float, Why]]:
+    """Fused (chunk id, score, why) among the scope's passages, best first (query: the unit query vector)."""
     limit = max(MIN_CANDIDATES, job.top_k * 4)
     semantic: list[tuple[int, float]] = []
     lexical: list[tuple[int, float]] = []
-    tokens = 0
-    if job.mode != "lexical":
-        query, tokens = _query_vector(engine, job)
+    if query is not None:
         opened.cache.refresh(opened.store)
         semantic = opened.cache.top(query, scope_ids, limit)
     match = fts_query(job.query)
     if job.mode != "semantic" and match is not None and scope_ids:
         lexical = opened.store.lexical(match, None if len(scope_ids) == indexed_files else scope_ids, limit)
     if job.mode == "semantic":
-        return single(semantic, "semantic"), tokens
+        return single(semantic, "semantic")
     if job.mode == "lexical":
-        return single(lexical, "lexical"), tokens
-    return reciprocal_rank_fusion(semantic, lexical), tokens
+        return single(lexical, "lexical")
+    return reciprocal_rank_fusion(semantic, lexical)
 
 
 def _query_vector(engine: Engine, job: SearchJob) -> tuple[np.ndarray, int]:
