@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +37,7 @@ def test_long_sections_overlap_by_whole_lines_and_cover_every_line() -> None:
     text = "".join(f"line {i} " + "w " * 8 + "\n" for i in range(100))
     chunks = chunk_text(text, words, max_tokens=50, overlap=12)
     assert all(words(c.text) <= 50 for c in chunks)
-    for before, after in zip(chunks, chunks[1:], strict=False):
+    for before, after in itertools.pairwise(chunks):
         assert 0 < before.end_line - after.start_line + 1 <= 2  # one line of 10 words repeats
     covered = {n for c in chunks for n in range(c.start_line, c.end_line + 1)}
     assert covered == set(range(1, 101))
@@ -91,4 +92,4 @@ def test_vector_cache_follows_another_writer_file_by_file(tmp_path: Path) -> Non
     assert cache.refresh(reader) == 1
     assert len(cache.top(np.array([1.0, 0.0]), [r.id for r in reader.files().values()], 5)) == 2
     writer.remove(["/a"])
-    assert cache.refresh(reader) == 0 and len(cache.top(np.array([1.0, 0.0]), ids + [99], 5)) == 1
+    assert cache.refresh(reader) == 0 and len(cache.top(np.array([1.0, 0.0]), [*ids, 99], 5)) == 1

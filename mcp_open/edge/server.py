@@ -8,17 +8,20 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, TypeVar
 
 import anyio
 from mcp.server import MCPServer
-from mcp.server.mcpserver import Context
+from mcp.server.mcpserver import Context, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import ListRootsResult
 from pydantic import Field
 
 from mcp_open import __version__
 from mcp_open.edge import tool_docs
 from mcp_open.edge.httpauth import auth_options
+from mcp_open.edge.roots import root_paths, roots_for_files, roots_for_files_out, roots_for_search
 from mcp_open.engines.protocol import Cancelled
 from mcp_open.errors import McpOpenError
 from mcp_open.serving.calls import CallContext, ProgressState
@@ -40,9 +43,28 @@ from mcp_open.tasks.service import Service
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+# File arguments, the same on every tool that takes them.
+FilesArg = Annotated[
+    list[str] | None,
+    Field(
+        description="Paths (absolute or relative to an allowed folder), file:// URIs or globs (docs/**/*.md).",
+        max_length=1000,
+    ),
+]
+OutputArg = Annotated[
+    str | None, Field(description="Write the result here instead of returning it: a file, or a folder for many.")
+]
+OverwriteArg = Annotated[bool, Field(description="Replace existing files at output_path (otherwise refused).")]
+RootsOut = Annotated[ListRootsResult | None, Resolve(roots_for_files_out)]
+RootsIn = Annotated[ListRootsResult | None, Resolve(roots_for_files)]
+
 PROGRESS_TICK_SECONDS = 0.1  # at most ten notifications a second
 HEARTBEAT_SECONDS = 0.5  # at least one a second (with margin), so timeouts that reset on progress never fire
 KEEP_ALIVE_CHECK_SECONDS = 15.0
+
+
+class ServerTimeout(Exception):
+    """A call ran past --timeout and was stopped."""
 
 
 @dataclass
@@ -102,6 +124,10 @@ def build_server(settings: Settings, service: Service | None = None) -> MCPServe
         **auth_options(settings),
     )
 
+    def local_roots(declared: ListRootsResult | None) -> list[Path]:
+        """A client's roots name folders on its own machine: honoured over stdio, ignored over HTTP."""
+        return root_paths(declared) if settings.transport == "stdio" else []
+
     async def run_call(ctx: Context, work: Callable[[CallContext], Awaitable[T]]) -> T:
         """Run one call with progress, the timeout and errors turned into tool errors."""
         call = CallContext()
@@ -110,9 +136,12 @@ def build_server(settings: Settings, service: Service | None = None) -> MCPServe
         async with anyio.create_task_group() as tg:
             tg.start_soon(_pump_progress, ctx, call.progress)
             try:
-                with anyio.fail_after(settings.timeout):
+                # move_on_after, not fail_after: only our own limit may be reported as the server's --timeout.
+                with anyio.move_on_after(settings.timeout) as limit:
                     result = await work(call)
-            except (McpOpenError, TimeoutError, Cancelled) as exc:
+                if limit.cancelled_caught:
+                    failure = ServerTimeout()
+            except (McpOpenError, Cancelled) as exc:
                 failure = exc
             except Exception as exc:  # a bug or an engine failure: say so, keep serving
                 log.exception("unexpected failure in a tool call")
@@ -124,9 +153,10 @@ def build_server(settings: Settings, service: Service | None = None) -> MCPServe
         assert result is not None
         return result
 
-    @mcp.tool(name="generate", description=tool_docs.GENERATE, annotations=tool_docs.READ_ONLY)
+    @mcp.tool(name="generate", description=tool_docs.GENERATE, annotations=tool_docs.WRITES_FILES)
     async def generate(
         ctx: Context,
+        client_roots: RootsOut,
         prompt: Annotated[str | None, Field(description="The user's request. Give this or `messages`.")] = None,
         messages: Annotated[
             list[ChatMessage] | None, Field(description="Chat turns, oldest first. Give this or `prompt`.")
@@ -143,6 +173,10 @@ def build_server(settings: Settings, service: Service | None = None) -> MCPServe
         seed: Annotated[int | None, Field(ge=0, le=2**32 - 2, description="Fix for repeatable sampling.")] = None,
         stop: Annotated[list[str] | None, Field(max_length=16, description="Stop before any of these.")] = None,
         thinking: Annotated[bool, Field(description="Let Qwen3 reason before answering.")] = False,
+        files: FilesArg = None,
+        each: Annotated[bool, Field(description="Run the instruction once per file; one result per file.")] = False,
+        output_path: OutputArg = None,
+        overwrite: OverwriteArg = False,
     ) -> GenerateResult:
         """Generate text."""
         req = GenerateRequest(
@@ -158,62 +192,94 @@ def build_server(settings: Settings, service: Service | None = None) -> MCPServe
             seed=seed,
             stop=stop or [],
             thinking=thinking,
+            files=files or [],
+            each=each,
+            output_path=output_path,
+            overwrite=overwrite,
         )
-        return await run_call(ctx, lambda call: service.generate(req, call))
+        roots = local_roots(client_roots)
+        return await run_call(ctx, lambda call: service.generate(req, call, roots))
 
-    @mcp.tool(name="translate", description=tool_docs.TRANSLATE, annotations=tool_docs.READ_ONLY_IDEMPOTENT)
+    @mcp.tool(name="translate", description=tool_docs.TRANSLATE, annotations=tool_docs.WRITES_FILES_IDEMPOTENT)
     async def translate(
         ctx: Context,
-        text: Annotated[str | list[str], Field(description="A text, or a list of texts translated one by one.")],
+        client_roots: RootsOut,
         target_lang: Annotated[str, Field(description="Target language code, e.g. de, fr, ja, pt-BR, en-GB.")],
+        text: Annotated[
+            str | list[str] | None, Field(description="A text, or a list of texts translated one by one.")
+        ] = None,
         source_lang: Annotated[str | None, Field(description="Source language code; detected if omitted.")] = None,
         context: Annotated[str | None, Field(description="Background that helps; it is not translated.")] = None,
         formality: Annotated[Formality, Field(description="Register of the translation.")] = "default",
+        files: FilesArg = None,
+        output_path: OutputArg = None,
+        overwrite: OverwriteArg = False,
     ) -> TranslateResult:
-        """Translate text."""
+        """Translate text or files."""
         req = TranslateRequest(
-            texts=[text] if isinstance(text, str) else text,
+            texts=[text] if isinstance(text, str) else text or [],
             target_lang=target_lang,
             source_lang=source_lang,
             context=context,
             formality=formality,
+            files=files or [],
+            output_path=output_path,
+            overwrite=overwrite,
         )
-        return await run_call(ctx, lambda call: service.translate(req, call))
+        roots = local_roots(client_roots)
+        return await run_call(ctx, lambda call: service.translate(req, call, roots))
 
     @mcp.tool(name="embed", description=tool_docs.EMBED, annotations=tool_docs.READ_ONLY_IDEMPOTENT)
     async def embed(
         ctx: Context,
-        texts: Annotated[str | list[str], Field(description="A text or a list of texts.")],
+        client_roots: RootsIn,
+        texts: Annotated[str | list[str] | None, Field(description="A text or a list of texts.")] = None,
         normalize: Annotated[bool, Field(description="Scale vectors to unit length.")] = True,
         dimensions: Annotated[int | None, Field(ge=1, description="Keep only the first N components.")] = None,
         truncate: Annotated[bool, Field(description="Cut over-long texts instead of failing.")] = False,
+        files: FilesArg = None,
     ) -> EmbedResult:
-        """Embed texts."""
-        items = [texts] if isinstance(texts, str) else texts
+        """Embed texts or whole files."""
+        items = [texts] if isinstance(texts, str) else texts or []
+        roots = local_roots(client_roots)
         return await run_call(
             ctx,
-            lambda call: service.embed(items, normalize=normalize, dimensions=dimensions, truncate=truncate, call=call),
+            lambda call: service.embed(
+                items,
+                normalize=normalize,
+                dimensions=dimensions,
+                truncate=truncate,
+                call=call,
+                files=files or [],
+                roots=roots,
+            ),
         )
 
     @mcp.tool(name="rank", description=tool_docs.RANK, annotations=tool_docs.READ_ONLY_IDEMPOTENT)
     async def rank(
         ctx: Context,
+        client_roots: RootsIn,
         query: Annotated[str, Field(description="What you are looking for.")],
-        documents: Annotated[list[str], Field(description="Candidate texts to rank.")],
+        documents: Annotated[list[str] | None, Field(description="Candidate texts to rank.")] = None,
         top_k: Annotated[int, Field(ge=1, le=10_000, description="How many of the best to return.")] = 5,
         instruction: Annotated[
             str | None, Field(description="Task for instruction-aware embedders (Qwen3-Embedding).")
         ] = None,
+        files: FilesArg = None,
     ) -> RankResult:
-        """Rank documents against a query."""
+        """Rank documents, or the passages of files, against a query."""
+        roots = local_roots(client_roots)
         return await run_call(
             ctx,
-            lambda call: service.rank(query, documents, top_k=top_k, instruction=instruction, call=call),
+            lambda call: service.rank(
+                query, documents or [], top_k=top_k, instruction=instruction, call=call, files=files or [], roots=roots
+            ),
         )
 
     @mcp.tool(name="search", description=tool_docs.SEARCH, annotations=tool_docs.READ_ONLY_IDEMPOTENT)
     async def search(
         ctx: Context,
+        client_roots: Annotated[ListRootsResult | None, Resolve(roots_for_search)],
         query: Annotated[str, Field(description="What you are looking for, in words or as an exact identifier.")],
         paths: Annotated[
             list[str] | None,
@@ -226,9 +292,12 @@ def build_server(settings: Settings, service: Service | None = None) -> MCPServe
         mode: Annotated[SearchMode, Field(description="hybrid (meaning and words), semantic or lexical.")] = "hybrid",
     ) -> SearchResult:
         """Search the user's files."""
+        roots = local_roots(client_roots)
         return await run_call(
             ctx,
-            lambda call: service.search(query, paths, top_k=top_k, instruction=instruction, mode=mode, call=call),
+            lambda call: service.search(
+                query, paths, top_k=top_k, instruction=instruction, mode=mode, call=call, client_roots=roots
+            ),
         )
 
     @mcp.tool(name="languages", description=tool_docs.LANGUAGES, annotations=tool_docs.READ_ONLY_IDEMPOTENT)
@@ -246,7 +315,7 @@ def build_server(settings: Settings, service: Service | None = None) -> MCPServe
 
 def _explain(failure: BaseException, settings: Settings) -> str:
     """The user-facing text of a failed call."""
-    if isinstance(failure, TimeoutError):
+    if isinstance(failure, ServerTimeout):
         return (
             f"the call ran past the server's --timeout of {settings.timeout:g} s and was stopped; the model is free "
             "again. Ask for less (fewer max_tokens, shorter input) or restart the server with a larger --timeout."

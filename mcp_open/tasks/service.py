@@ -17,8 +17,16 @@ from mcp_open.tasks import generation, translation
 from mcp_open.tasks import search as searching
 from mcp_open.tasks.accounting import Ledger, Prices
 from mcp_open.tasks.embedding import check_texts, embed_texts, query_text, rank, shape_vectors, to_lists
-from mcp_open.tasks.files.sandbox import Sandbox
-from mcp_open.tasks.languages import Language, detect_language, normalize_source, normalize_target, supported_languages
+from mcp_open.tasks.files import jobs, material
+from mcp_open.tasks.files.generating import generate_files
+from mcp_open.tasks.files.sandbox import Sandbox, is_glob
+from mcp_open.tasks.languages import (
+    Language,
+    detect_sources,
+    normalize_source,
+    normalize_target,
+    supported_languages,
+)
 from mcp_open.tasks.schemas import (
     EmbedResult,
     EmbedUsage,
@@ -35,6 +43,10 @@ from mcp_open.tasks.schemas import (
 from mcp_open.tasks.search_schemas import SearchMode, SearchResult
 
 RANK_SNIPPET_CHARS = 160
+UNDETECTED_NOTE = (
+    "no language could be detected (no words, or too short to tell); passed through unchanged. "
+    "Pass source_lang to translate it anyway."
+)
 
 
 class Service:
@@ -59,9 +71,22 @@ class Service:
         unique = {id(s): s for s in (self.chat, self.translator, self.embedder)}
         return list(unique.values())
 
-    async def generate(self, req: GenerateRequest, call: CallContext) -> GenerateResult:
-        """Generate text from a prompt or chat turns."""
+    def sandbox(self, client_roots: Sequence[Path] = ()) -> Sandbox:
+        """The folders this call may read and write: --allow-dir plus the roots the client declared."""
+        mb = 1_000_000
+        return Sandbox(
+            [*self.settings.allow_dirs, *client_roots],
+            max_file_bytes=int(self.settings.max_file_mb * mb),
+            max_matches=self.settings.max_files,
+        )
+
+    async def generate(self, req: GenerateRequest, call: CallContext, roots: Sequence[Path] = ()) -> GenerateResult:
+        """Generate text from a prompt or chat turns, optionally over files (all at once or each)."""
         self._check_max_tokens(req.max_tokens)
+        if req.files or req.output_path:
+            result = await generate_files(self.chat, req, call, self.sandbox(roots))
+            self.ledger.record("generate", result.usage.prompt_tokens, result.usage.completion_tokens)
+            return result
         async with self.chat.use(call) as model:
             done = await call.run_in_thread(lambda: generation.generate(model.engine, req, call))
         self.ledger.record("generate", done.usage.prompt_tokens, done.usage.completion_tokens)
@@ -73,44 +98,97 @@ class Service:
             model=model.name,
         )
 
-    async def translate(self, req: TranslateRequest, call: CallContext) -> TranslateResult:
-        """Translate each text into the target language, keeping formatting."""
+    async def translate(self, req: TranslateRequest, call: CallContext, roots: Sequence[Path] = ()) -> TranslateResult:
+        """Translate each text (or whole file) into the target language, keeping formatting."""
         target = normalize_target(req.target_lang)
         source = normalize_source(req.source_lang) if req.source_lang else None
-        if not req.texts:
+        box = self.sandbox(roots)
+        sources = await self._translation_sources(req, box, call)
+        texts = [s.doc.text for s in sources] if sources else req.texts
+        if not texts:
             raise InvalidRequestError("'text' is empty; pass a string or a non-empty list of strings")
+        plan: list[Path] = []
+        if req.output_path:
+            spec = req.output_path
+            many = len(sources) > 1 or any(is_glob(f) for f in req.files)  # a glob writes a folder, even for one
+            plan = await call.run_in_thread(
+                lambda: jobs.plan_outputs(box, spec, sources, many=many, suffix=target.code, overwrite=req.overwrite)
+            )
+        names = [s.shown for s in sources] or None
+        job = req.model_copy(update={"texts": texts})
         async with self.translator.use(call) as model:
-            outcome = await call.run_in_thread(lambda: self._translate_all(model, req, source, target, call))
-        translations, completions = outcome
+            outcome = await call.run_in_thread(lambda: self._translate_all(model, job, source, target, call, names))
+        translations, completions, spent = outcome
         usage = generation.usage_of(completions, one_prompt=False)
         self.ledger.record("translate", usage.prompt_tokens, usage.completion_tokens)
+        if plan:
+            outputs = [
+                jobs.Output(t.text, tokens, s.shown, t.detected_source_lang)
+                for path, s, t, tokens in zip(plan, sources, translations, spent, strict=True)
+            ]
+            written = await call.run_in_thread(
+                lambda: jobs.write_outputs(box, plan, outputs, call, overwrite=req.overwrite)
+            )
+            return TranslateResult(
+                translations=[], target_lang=target.code, usage=usage, model=model.name, written=written
+            )
+        for done, name in zip(translations, names or [], strict=False):
+            done.path = name
         return TranslateResult(translations=translations, target_lang=target.code, usage=usage, model=model.name)
 
+    async def _translation_sources(
+        self, req: TranslateRequest, box: Sandbox, call: CallContext
+    ) -> list[material.Source]:
+        """The files to translate, checked: exactly one of text and files."""
+        if bool(req.files) == bool(req.texts):
+            raise InvalidRequestError("pass either 'text' (strings) or 'files' (paths or globs), not both or neither")
+        if req.output_path and not req.files:
+            raise InvalidRequestError("output_path needs 'files': translations of files are written beside names")
+        return await call.run_in_thread(lambda: material.load(box, req.files)) if req.files else []
+
     def _translate_all(
-        self, model: LoadedModel, req: TranslateRequest, source: Language | None, target: Language, call: CallContext
-    ) -> tuple[list[Translation], list[Completion]]:
-        """Translate every text (blocking)."""
+        self,
+        model: LoadedModel,
+        req: TranslateRequest,
+        source: Language | None,
+        target: Language,
+        call: CallContext,
+        names: list[str] | None = None,
+    ) -> tuple[list[Translation], list[Completion], list[int]]:
+        """Translate every text (blocking); one whose language cannot be told is passed through, not fatal."""
         results: list[Translation] = []
+        spent: list[int] = []
         tally = translation.TokenTally(call, translation.budget_of(model.engine, req.texts, self.settings.max_tokens))
-        for index, text in enumerate(req.texts):
-            src = source or detect_language(text)
+        sources = [source] * len(req.texts) if source else detect_sources(req.texts)
+        for index, (text, src) in enumerate(zip(req.texts, sources, strict=True)):
             if src is None:
-                raise InvalidRequestError(
-                    f"could not detect the language of text[{index}]; pass source_lang (e.g. 'en')"
-                )
-            out = text
+                results.append(Translation(text=text, detected_source_lang=None, note=UNDETECTED_NOTE))
+                spent.append(0)
+                continue
+            out, before = text, tally.done
             if src.base != target.base and text.strip():
                 job = translation.Job(src, target, req.context, req.formality, self.settings.max_tokens)
-                out = translation.translate_text(
-                    model.engine, text, job, call, tally, f"text {index + 1}/{len(req.texts)}"
-                )
+                label = f"{'file' if names else 'text'} {index + 1}/{len(req.texts)}"
+                label += f" {names[index]}" if names else ""
+                out = translation.translate_text(model.engine, text, job, call, tally, label)
             results.append(Translation(text=out, detected_source_lang=src.code))
-        return results, tally.completions
+            spent.append(tally.done - before)
+        return results, tally.completions, spent
 
     async def embed(
-        self, texts: list[str], *, normalize: bool, dimensions: int | None, truncate: bool, call: CallContext
+        self,
+        texts: list[str],
+        *,
+        normalize: bool,
+        dimensions: int | None,
+        truncate: bool,
+        call: CallContext,
+        files: Sequence[str] = (),
+        roots: Sequence[Path] = (),
     ) -> EmbedResult:
-        """Embed texts, one vector each, in order."""
+        """Embed texts (or whole files), one vector each, in order."""
+        sources = await self._sources(texts, files, "texts", roots, call)
+        texts = [s.doc.text for s in sources] if sources else texts
         check_texts(texts)
         async with self.embedder.use(call) as model:
             started = time.perf_counter()
@@ -123,13 +201,37 @@ class Service:
             truncated=done.truncated,
             usage=_embed_usage(done, len(texts), started),
             model=model.name,
+            paths=[s.shown for s in sources] or None,
         )
 
+    async def _sources(
+        self, values: Sequence[str], files: Sequence[str], field: str, roots: Sequence[Path], call: CallContext
+    ) -> list[material.Source]:
+        """The files of an embed or rank call, read; they replace the texts, so both at once is refused."""
+        if not files:
+            return []
+        if values:
+            raise InvalidRequestError(f"pass either '{field}' or 'files', not both")
+        box = self.sandbox(roots)
+        return await call.run_in_thread(lambda: material.load(box, list(files)))
+
     async def rank(
-        self, query: str, documents: list[str], *, top_k: int, instruction: str | None, call: CallContext
+        self,
+        query: str,
+        documents: list[str],
+        *,
+        top_k: int,
+        instruction: str | None,
+        call: CallContext,
+        files: Sequence[str] = (),
+        roots: Sequence[Path] = (),
     ) -> RankResult:
-        """Rank documents by meaning against a query, on the server."""
+        """Rank documents (or the passages of files) by meaning against a query, on the server."""
         check_texts([query], "query")
+        passages = [
+            p for s in await self._sources(documents, files, "documents", roots, call) for p in material.passages(s)
+        ]
+        documents = [p.text for p in passages] if files else documents
         check_texts(documents, "documents")
         async with self.embedder.use(call) as model:
             wrapped = query_text(query, instruction, model.engine.info.architecture)
@@ -140,15 +242,10 @@ class Service:
             RankedDocument(index=i, score=round(score, 6), text=documents[i][:RANK_SNIPPET_CHARS])
             for i, score in rank(done.vectors, top_k)
         ]
+        for hit in results if passages else []:
+            where = passages[hit.index]
+            hit.path, hit.line, hit.page = where.source.shown, where.line, where.page
         return RankResult(results=results, usage=_embed_usage(done, len(documents) + 1, started), model=model.name)
-
-    def sandbox(self, client_roots: Sequence[Path] = ()) -> Sandbox:
-        """The files this call may touch: the --allow-dir folders plus the roots the client declared."""
-        return Sandbox(
-            [*self.settings.allow_dirs, *client_roots],
-            max_file_bytes=int(self.settings.max_file_mb * 1_000_000),
-            max_matches=self.settings.max_files,
-        )
 
     async def search(
         self,
@@ -209,7 +306,8 @@ class Service:
 
     def startup_warnings(self) -> list[str]:
         """What the operator must hear at start."""
-        return environment.startup_warnings(self.settings)
+        missing = [f"--allow-dir {path} is not a folder; it is ignored" for path in self.sandbox().missing]
+        return [*environment.startup_warnings(self.settings), *missing]
 
     def unload_idle(self) -> list[str]:
         """Unload models idle past --keep-alive; returns the roles unloaded."""
