@@ -157,7 +157,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.search", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="Small sizes, no Gemma: seconds, for CI.")
     parser.add_argument("--repeats", type=int, default=20)
-    parser.add_argument("--topics", type=int, default=40, help="Labelled topics for the Gemma recall suite.")
+    parser.add_argument("--topics", type=int, default=60, help="Labelled topics for the Gemma recall suite.")
+    parser.add_argument("--chars", type=int, default=1000, help="Characters kept of each labelled topic.")
     parser.add_argument("--no-quality", action="store_true", help="Skip the Gemma recall suite.")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
@@ -173,7 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 async def _run(args: argparse.Namespace) -> dict[str, Any]:
     started = datetime.now(UTC)
-    files, sizes = (100, (1_000, 10_000)) if args.quick else (1_000, (10_000, 100_000))
+    files, sizes = (50, (500, 2_000)) if args.quick else (1_000, (10_000, 100_000))
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="mcp-open-search-bench-") as tmp:
         workdir = Path(tmp)
@@ -181,7 +182,7 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
         results["end_to_end"] = await end_to_end(workdir, files, args.repeats)
         results["scaling"] = await anyio.to_thread.run_sync(ranking_scaling, workdir, sizes, args.repeats)
         if not (args.quick or args.no_quality):
-            results["quality"] = await anyio.to_thread.run_sync(run_quality, workdir, args.topics)
+            results["quality"] = await anyio.to_thread.run_sync(run_quality, workdir, args.topics, args.chars)
     results["meta"] = {
         "started": started.strftime("%Y-%m-%d %H:%M:%S UTC"),
         "command": "python -m bench.search " + " ".join(sys.argv[1:]),

@@ -138,7 +138,8 @@ class Labelled:
     relevant: str
 
 
-FIRST_SENTENCE = re.compile(r"^([A-Z][^.:]{30,200}[.:])", re.MULTILINE)
+# The first sentence of a prose paragraph (the title and its underline come before it, code is indented).
+FIRST_SENTENCE = re.compile(r"\n\n([A-Z][^\n]*(?:\n[^\n ][^\n]*)*?[.:])(?=\s)")
 
 
 def write_labelled_set(folder: Path, topics: int, chars: int) -> list[Labelled]:
@@ -154,6 +155,8 @@ def write_labelled_set(folder: Path, topics: int, chars: int) -> list[Labelled]:
         if match is None:
             continue
         query = " ".join(match.group(1).rstrip(".:").split())
+        if not 30 <= len(query) <= 300:
+            continue
         (folder / f"{name}.txt").write_text(body.replace(match.group(1), "", 1))
         labelled.append(Labelled(query, f"{name}.txt"))
     return labelled

@@ -35,25 +35,36 @@ def run_quality(workdir: Path, topics: int, chars: int = 700) -> dict[str, Any]:
     indexes = searching.Indexes(workdir / "quality-index")
     files = sorted(folder.glob("*.txt"))
     started = time.perf_counter()
-    system = {mode: _system_hits(indexes, engine, labelled, files, mode) for mode in ("semantic", "lexical", "hybrid")}
+    tokens: dict[str, list[int]] = {"search": [], "relevant_file": []}
+    system = {
+        mode: _system_hits(indexes, engine, labelled, files, mode, tokens) for mode in ("semantic", "lexical", "hybrid")
+    }
     seconds = time.perf_counter() - started
     opened, _ = indexes.open(engine)
     variants = _variants(opened, engine, labelled)
+    agent_tokens = _agent_tokens(tokens, files, engine)
+    name = engine.info.name
     indexes.close()
     model.engine.close()
     return {
-        "model": model.engine.info.name,
+        "model": name,
         "queries": len(labelled),
         "passages": variants.pop("passages"),
         "seconds": round(seconds, 1),
         "recall_at_5": {mode: _mean(hits) for mode, hits in system.items()},
+        "agent_tokens": agent_tokens,
         "variants": variants,
         "examples": [{"query": item.query, "relevant": item.relevant} for item in labelled[:5]],
     }
 
 
 def _system_hits(
-    indexes: searching.Indexes, engine: Any, labelled: list[Labelled], files: list[Path], mode: str
+    indexes: searching.Indexes,
+    engine: Any,
+    labelled: list[Labelled],
+    files: list[Path],
+    mode: str,
+    tokens: dict[str, list[int]],
 ) -> list[bool]:
     """Whether the relevant file is among the top 5 passages, per query, through searching.search."""
     hits = []
@@ -61,8 +72,26 @@ def _system_hits(
         job = searching.SearchJob(item.query, mode, TOP, None, files, [])  # type: ignore[arg-type]
         found = searching.search(indexes, engine, job, _progress, lambda: False)
         hits.append(any(Path(f.chunk.path).name == item.relevant for f in found.found))
+        if mode == "hybrid":  # what the agent reads back, against reading the one file that answers
+            result = searching.result_of(found, lambda p: p.name, "m", "hybrid", 0.0)
+            tokens["search"].append(engine.count_tokens(result.model_dump_json()))
+            relevant = next(f for f in files if f.name == item.relevant)
+            tokens["relevant_file"].append(engine.count_tokens(relevant.read_text()))
     print(f"[bench.search] recall@5 {mode}: {_mean(hits)}", file=sys.stderr, flush=True)
     return hits
+
+
+def _agent_tokens(tokens: dict[str, list[int]], files: list[Path], engine: Any) -> dict[str, float]:
+    """Tokens an agent reads per question: the search result, the answering file alone, or every file."""
+    search, relevant = sum(tokens["search"]) / len(tokens["search"]), sum(tokens["relevant_file"]) / len(files)
+    everything = sum(engine.count_tokens(f.read_text()) for f in files)
+    return {
+        "search_result": round(search),
+        "relevant_file": round(sum(tokens["relevant_file"]) / len(tokens["relevant_file"])),
+        "all_files": everything,
+        "ratio_all_files_to_search": round(everything / search, 1),
+        "ratio_relevant_file_to_search": round(relevant * len(files) / len(tokens["search"]) / search, 2),
+    }
 
 
 def _progress(done: int, total: int, message: str) -> None:
@@ -159,6 +188,11 @@ def render_quality(quality: dict[str, Any]) -> list[str]:
         "| vectors | recall@5 |",
         "|---|---|",
         *[f"| {k} | {v} |" for k, v in quality["variants"]["semantic"].items()],
+        "",
+        "Tokens the agent reads per question (Gemma's tokenizer; files of at most 700 characters here): "
+        f"the search result {quality['agent_tokens']['search_result']}, the one file that answers "
+        f"{quality['agent_tokens']['relevant_file']} (if it knew which), all {quality['queries']} files "
+        f"{quality['agent_tokens']['all_files']}.",
         "",
         "Hybrid recall@5 by fusion:",
         "",
