@@ -174,7 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 async def _run(args: argparse.Namespace) -> dict[str, Any]:
     started = datetime.now(UTC)
-    files, sizes = (50, (500, 2_000)) if args.quick else (1_000, (10_000, 100_000))
+    files, sizes = (20, (200, 1_000)) if args.quick else (1_000, (10_000, 100_000))
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="mcp-open-search-bench-") as tmp:
         workdir = Path(tmp)
