@@ -67,7 +67,8 @@ class Syncer:
         started = time.perf_counter()
         known = self.store.files()
         current = {str(p) for p in files}
-        gone = [p for p in known if p not in current and _under_any(p, folders)]
+        # Only files really gone: one another server indexed after our walk must not be dropped.
+        gone = [p for p in known if p not in current and _under_any(p, folders) and not os.path.lexists(p)]
         self.counts.removed = self.store.remove(gone)
         todo = [p for p in files if not _still_current(known.get(str(p)), p)]
         self.counts.unchanged = len(files) - len(todo)
