@@ -45,6 +45,13 @@ CREATE TABLE IF NOT EXISTS roots (path TEXT PRIMARY KEY, indexed_at REAL NOT NUL
 """
 
 
+LEXICAL_ALL = "SELECT rowid, rank FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?"
+LEXICAL_WITHIN = (
+    "SELECT c.id, chunks_fts.rank FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid "
+    "WHERE chunks_fts MATCH ? AND c.file_id IN (SELECT value FROM json_each(?)) ORDER BY chunks_fts.rank LIMIT ?"
+)
+
+
 class IndexCorrupt(Exception):
     """The index file is damaged; the caller rebuilds it."""
 
@@ -253,14 +260,13 @@ class IndexStore:
 
     def lexical(self, match: str, file_ids: Sequence[int] | None, limit: int) -> list[tuple[int, float]]:
         """(chunk id, bm25 relevance, higher is better) of the best full-text matches, within files if given."""
-        scope = "" if file_ids is None else "AND c.file_id IN (SELECT value FROM json_each(?))"
-        sql = (
-            "SELECT c.id, -bm25(chunks_fts) AS s FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid "
-            f"WHERE chunks_fts MATCH ? {scope} ORDER BY s DESC LIMIT ?"
-        )
-        args: tuple[object, ...] = (match, limit) if file_ids is None else (match, json.dumps(list(file_ids)), limit)
+        args: tuple[object, ...]
+        if file_ids is None:  # the whole index: no join, and FTS5's own rank order (bm25) with its LIMIT
+            sql, args = LEXICAL_ALL, (match, limit)
+        else:
+            sql, args = LEXICAL_WITHIN, (match, json.dumps(list(file_ids)), limit)
         with self._lock:
-            return [(int(i), float(s)) for i, s in self._conn.execute(sql, args)]
+            return [(int(i), -float(s)) for i, s in self._conn.execute(sql, args)]
 
     def chunks(self, ids: Sequence[int]) -> dict[int, StoredChunk]:
         """Passages by id, with their file's path."""
