@@ -183,6 +183,9 @@ class IndexStore:
 
     def adopt(self, identity: Identity) -> str | None:
         """Make the index belong to this model; returns why it was emptied, or None if it already did."""
+        current = self.meta()
+        if "identity" in current and _rebuild_reason(current, identity) is None:
+            return None  # the common case, without taking the write lock
         with self._write() as db:
             meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
             reason = _rebuild_reason(meta, identity)
