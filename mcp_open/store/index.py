@@ -235,8 +235,12 @@ class IndexStore:
                 _set_meta(db, "generation", str(_generation(db) + 1))
             return removed.rowcount
 
-    def note_roots(self, roots: Sequence[str]) -> None:
-        """Remember the folders and files a search or `mcp-open index` covered (for --status)."""
+    def note_roots(self, roots: Sequence[str], *, changed: bool = True) -> None:
+        """Remember the folders and files a search or `mcp-open index` covered, and when (for --status)."""
+        with self._lock:
+            known = {r[0] for r in self._conn.execute("SELECT path FROM roots")}
+        if not changed and known.issuperset(roots):
+            return  # nothing new to say: no write lock for a plain search
         now = time.time()
         with self._write() as db:
             db.executemany("INSERT OR REPLACE INTO roots(path, indexed_at) VALUES (?, ?)", [(r, now) for r in roots])

@@ -217,7 +217,7 @@ def _search(
     should_stop: Callable[[], bool],
 ) -> SearchOutcome:
     counts = Syncer(opened.store, engine, opened.identity.dims, progress, should_stop).run(job.files, job.folders)
-    opened.store.note_roots([str(f) for f in job.folders])
+    opened.store.note_roots([str(f) for f in job.folders], changed=bool(counts.updated or counts.removed))
     records = opened.store.files()
     scope = [records[str(p)] for p in job.files if str(p) in records]
     scope_ids = [r.id for r in scope]
