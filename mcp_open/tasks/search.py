@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import weakref
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -97,7 +98,7 @@ class Indexes:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self._open: dict[str, OpenIndex] = {}
-        self._probes: dict[int, Identity] = {}
+        self._probe: tuple[weakref.ref[Engine], Identity] | None = None
         self._lock = threading.Lock()
 
     def path_for(self, model_name: str) -> Path:
@@ -134,11 +135,12 @@ class Indexes:
 
     def _identity(self, engine: Engine) -> Identity:
         """The engine's name, width and vector for the probe text (computed once per loaded engine)."""
-        key = id(engine)
-        if key not in self._probes:
-            vector = unit_rows(engine.embed([PROBE_TEXT], truncate=True).vectors)[0]
-            self._probes = {key: Identity(engine.info.name, int(vector.shape[0]), tuple(float(x) for x in vector))}
-        return self._probes[key]
+        if self._probe is not None and self._probe[0]() is engine:
+            return self._probe[1]
+        vector = unit_rows(engine.embed([PROBE_TEXT], truncate=True).vectors)[0]
+        identity = Identity(engine.info.name, int(vector.shape[0]), tuple(float(x) for x in vector))
+        self._probe = (weakref.ref(engine), identity)  # weak: an unloaded model must be free to go
+        return identity
 
 
 def scope_of(sandbox: Sandbox, paths: Sequence[str] | None) -> tuple[list[Path], list[Path]]:
