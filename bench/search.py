@@ -160,6 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--topics", type=int, default=60, help="Labelled topics for the Gemma recall suite.")
     parser.add_argument("--chars", type=int, default=1000, help="Characters kept of each labelled topic.")
     parser.add_argument("--no-quality", action="store_true", help="Skip the Gemma recall suite.")
+    parser.add_argument("--no-scaling", action="store_true", help="Skip the 10k/100k ranking suite.")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     results = anyio.run(_run, args)
@@ -180,7 +181,8 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
         workdir = Path(tmp)
         note(f"end to end over {files} files")
         results["end_to_end"] = await end_to_end(workdir, files, args.repeats)
-        results["scaling"] = await anyio.to_thread.run_sync(ranking_scaling, workdir, sizes, args.repeats)
+        if not args.no_scaling:
+            results["scaling"] = await anyio.to_thread.run_sync(ranking_scaling, workdir, sizes, args.repeats)
         if not (args.quick or args.no_quality):
             results["quality"] = await anyio.to_thread.run_sync(run_quality, workdir, args.topics, args.chars)
     results["meta"] = {
@@ -194,7 +196,7 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
 
 def render(results: dict[str, Any]) -> str:
     """The results as markdown."""
-    e2e, scaling, meta = results["end_to_end"], results["scaling"], results["meta"]
+    e2e, scaling, meta = results["end_to_end"], results.get("scaling", {}), results["meta"]
     lines = [
         f"# mcp-open search benchmark ({meta['started']})",
         f"Command: `{meta['command']}`, {meta['seconds']} s; load average {meta['load_average']}.",
@@ -231,8 +233,9 @@ def render(results: dict[str, Any]) -> str:
             f"| {size} | {_fmt(row['hybrid_ms'])} | {_fmt(row['semantic_ms'])} | {_fmt(row['lexical_ms'])} | "
             f"{row['build_seconds']} | {row['bytes_on_disk'] / 1e6:.0f} |"
         )
-    growth = scaling["growth"]
-    lines += ["", f"{growth['passages']:g}x the passages took {growth['time']}x the time (hybrid, median)."]
+    if "growth" in scaling:
+        growth = scaling["growth"]
+        lines += ["", f"{growth['passages']:g}x the passages took {growth['time']}x the time (hybrid, median)."]
     if "quality" in results:
         from bench.search_quality import render_quality
 
