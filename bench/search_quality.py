@@ -15,7 +15,7 @@ from bench.search_corpus import Capturing, Labelled, write_labelled_set
 from mcp_open.settings import Settings
 from mcp_open.store.index import IndexStore
 from mcp_open.tasks import search as searching
-from mcp_open.tasks.fusion import fts_query, reciprocal_rank_fusion
+from mcp_open.tasks.fusion import fts_query, reciprocal_rank_fusion, relative_score_fusion
 
 TOP = 5
 CANDIDATES = 50
@@ -49,6 +49,7 @@ def run_quality(workdir: Path, topics: int, chars: int = 700) -> dict[str, Any]:
     return {
         "model": name,
         "queries": len(labelled),
+        "chars": chars,
         "passages": variants.pop("passages"),
         "seconds": round(seconds, 1),
         "recall_at_5": {mode: _mean(hits) for mode, hits in system.items()},
@@ -117,10 +118,12 @@ def _variants(opened: searching.OpenIndex, engine: Capturing, labelled: list[Lab
     semantic = _semantic(matrix, queries, width, np.float16)
     lexical = [opened.store.lexical(fts_query(item.query) or '""', None, CANDIDATES) for item in labelled]
     fusions: dict[str, Callable[[list[tuple[int, float]], list[tuple[int, float]]], list[int]]] = {
-        "rrf k=60 (shipped)": lambda s, lx: [i for i, _x, _w in reciprocal_rank_fusion(s, lx, 60)],
+        "relative score fusion 0.5 (shipped)": lambda s, lx: [i for i, _x, _w in relative_score_fusion(s, lx)],
+        "rrf k=60": lambda s, lx: [i for i, _x, _w in reciprocal_rank_fusion(s, lx, 60)],
         "rrf k=20": lambda s, lx: [i for i, _x, _w in reciprocal_rank_fusion(s, lx, 20)],
         "rrf k=120": lambda s, lx: [i for i, _x, _w in reciprocal_rank_fusion(s, lx, 120)],
-        "min-max score blend 0.5": lambda s, lx: _blend(s, lx, 0.5),
+        "relative score fusion 0.3": lambda s, lx: [i for i, _x, _w in relative_score_fusion(s, lx, 0.3)],
+        "relative score fusion 0.7": lambda s, lx: [i for i, _x, _w in relative_score_fusion(s, lx, 0.7)],
     }
     for name, fuse in fusions.items():
         hits = []
@@ -149,19 +152,6 @@ def _semantic(matrix: np.ndarray, queries: np.ndarray, dims: int, dtype: type) -
     return [[(int(r), float(row[r])) for r in np.argsort(-row, kind="stable")[:CANDIDATES]] for row in scores]
 
 
-def _blend(semantic: list[tuple[int, float]], lexical: list[tuple[int, float]], alpha: float) -> list[int]:
-    """Convex blend of min-max normalised cosine and bm25 (0 where a list lacks the passage)."""
-    scores: dict[int, float] = {}
-    for weight, ranking in ((alpha, semantic), (1 - alpha, lexical)):
-        if not ranking:
-            continue
-        values = [s for _i, s in ranking]
-        low, span = min(values), (max(values) - min(values)) or 1.0
-        for item, score in ranking:
-            scores[item] = scores.get(item, 0.0) + weight * (score - low) / span
-    return sorted(scores, key=lambda i: -scores[i])
-
-
 def _hit_ids(chunk_ids: list[int], ids: np.ndarray, names: list[str], item: Labelled) -> bool:
     where = {int(c): n for c, n in zip(ids, names, strict=True)}
     return any(where.get(c) == item.relevant for c in chunk_ids)
@@ -179,7 +169,7 @@ def render_quality(quality: dict[str, Any]) -> list[str]:
         "Labelled set: Python reference topics (pydoc_data); each topic's first sentence is the query and is "
         "removed from its file; a hit is any passage of that file among the top 5.",
         "",
-        "| semantic | lexical | hybrid (RRF) |",
+        "| semantic | lexical | hybrid |",
         "|---|---|---|",
         f"| {recall['semantic']} | {recall['lexical']} | {recall['hybrid']} |",
         "",
@@ -189,7 +179,8 @@ def render_quality(quality: dict[str, Any]) -> list[str]:
         "|---|---|",
         *[f"| {k} | {v} |" for k, v in quality["variants"]["semantic"].items()],
         "",
-        "Tokens the agent reads per question (Gemma's tokenizer; files of at most 700 characters here): "
+        f"Tokens the agent reads per question (Gemma's tokenizer; files of at most {quality.get('chars', 1000)} "
+        "characters here): "
         f"the search result {quality['agent_tokens']['search_result']}, the one file that answers "
         f"{quality['agent_tokens']['relevant_file']} (if it knew which), all {quality['queries']} files "
         f"{quality['agent_tokens']['all_files']}.",

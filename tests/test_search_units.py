@@ -10,7 +10,7 @@ import numpy as np
 from mcp_open.store.index import Identity, IndexStore, NewChunk, NewFile
 from mcp_open.store.vectors import VectorCache
 from mcp_open.tasks.chunking import chunk_text
-from mcp_open.tasks.fusion import fts_query, reciprocal_rank_fusion
+from mcp_open.tasks.fusion import fts_query, reciprocal_rank_fusion, relative_score_fusion
 
 
 def words(text: str) -> int:
@@ -93,3 +93,13 @@ def test_vector_cache_follows_another_writer_file_by_file(tmp_path: Path) -> Non
     assert len(cache.top(np.array([1.0, 0.0]), [r.id for r in reader.files().values()], 5)) == 2
     writer.remove(["/a"])
     assert cache.refresh(reader) == 0 and len(cache.top(np.array([1.0, 0.0]), [*ids, 99], 5)) == 1
+
+
+def test_relative_score_fusion_keeps_a_clear_winner_and_says_why() -> None:
+    semantic = [(1, 0.90), (2, 0.89), (3, 0.80)]
+    lexical = [(3, 20.0), (4, 2.0)]
+    fused = relative_score_fusion(semantic, lexical)
+    assert [item for item, _s, _w in fused] == [3, 1, 2, 4]  # 3 ties with 1 at 0.5 and was found both ways
+    assert {item: why for item, _s, why in fused} == {1: "semantic", 2: "semantic", 3: "both", 4: "lexical"}
+    assert fused[0][1] == 0.5 and fused[-1][1] == 0.0
+    assert relative_score_fusion([(5, 0.3)], []) == [(5, 0.5, "semantic")]

@@ -28,7 +28,7 @@ from mcp_open.store.index import (
 from mcp_open.store.vectors import VectorCache
 from mcp_open.tasks.embedding import query_text
 from mcp_open.tasks.files.sandbox import GLOB_CHARS, NO_ROOTS, Sandbox
-from mcp_open.tasks.fusion import Why, fts_query, reciprocal_rank_fusion, single
+from mcp_open.tasks.fusion import Why, fts_query, relative_score_fusion, single
 from mcp_open.tasks.indexing import ProgressFn, SyncCounts, Syncer, unit_rows
 from mcp_open.tasks.search_schemas import IndexStats, Passage, SearchMode, SearchResult, SearchUsage
 
@@ -248,7 +248,7 @@ def rank_scope(
         return single(semantic, "semantic")
     if job.mode == "lexical":
         return single(lexical, "lexical")
-    return reciprocal_rank_fusion(semantic, lexical)
+    return relative_score_fusion(semantic, lexical)
 
 
 def _query_vector(engine: Engine, job: SearchJob) -> tuple[np.ndarray, int]:

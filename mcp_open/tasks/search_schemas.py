@@ -17,7 +17,7 @@ class Passage(BaseModel):
     end_line: int | None = Field(description="Last line of the passage; None for PDF.")
     page: int | None = Field(description="PDF page the passage starts on; None for other files.")
     score: float = Field(
-        description="hybrid: reciprocal-rank-fusion score; semantic: cosine similarity; lexical: bm25 relevance."
+        description="hybrid: relative score fusion (0-1); semantic: cosine similarity; lexical: bm25 relevance."
     )
     matched: Literal["semantic", "lexical", "both"] = Field(
         description="semantic: among the closest in meaning; lexical: contains query words; both."
