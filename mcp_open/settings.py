@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from mcp_open.models.gpu import GpuLayers, parse_gpu_layers
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+MIN_TOKEN_CHARS = 16  # bearer tokens for binds other than loopback
 
 KvCacheType = Literal["f16", "q8_0", "q4_0"]
 Transport = Literal["stdio", "http"]
@@ -103,10 +104,18 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_http_auth(self) -> Settings:
-        if self.transport == "http" and self.host not in LOOPBACK_HOSTS and not self.auth_token:
+        if self.transport != "http" or self.host in LOOPBACK_HOSTS:
+            return self
+        if not self.auth_token:
             raise ValueError(
                 f"refusing to serve HTTP on {self.host} without a bearer token: anyone who can reach it could "
                 "use your GPU. Set --auth-token (or MCP_OPEN_AUTH_TOKEN), or bind --host 127.0.0.1."
+            )
+        if len(self.auth_token.strip()) < MIN_TOKEN_CHARS:
+            raise ValueError(
+                f"--auth-token is {len(self.auth_token.strip())} characters; a server on {self.host} needs at least "
+                f"{MIN_TOKEN_CHARS}, or it can be guessed. Make one with "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(24))'`, or bind --host 127.0.0.1."
             )
         return self
 

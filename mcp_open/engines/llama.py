@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from mcp_open.engines.pieces import split_pieces
 from mcp_open.engines.protocol import (
     Cancelled,
     Completion,
@@ -48,8 +49,14 @@ ABORT_POLL_SECONDS = 0.01
 # every sequence's tokens are masked against the whole batch, so cost grows with its square (3.8x on the
 # tiny model at 64 texts, unchanged on Gemma; bench/).
 EMBED_PACK_TOKENS = 512
+# Texts longer than this are tokenized in pieces of about this many characters (see tokenize).
+TOKENIZE_PIECE_CHARS = 512
 # generate() evaluates the prompt's tail itself; leaving it this many tokens avoids a lone one-token decode.
 PREFILL_TAIL = 32
+
+
+def _never() -> bool:
+    return False
 
 
 @dataclass(frozen=True)
@@ -212,9 +219,38 @@ class LlamaEngine:
         """Text of the EOS token."""
         return self.token_text(self._llama.token_eos())
 
-    def tokenize(self, text: str, *, add_special: bool = True, parse_special: bool = False) -> list[int]:
-        """Tokens of text; add_special adds BOS/EOS as the vocabulary asks; parse_special reads control tokens."""
-        return list(self._llama.tokenize(text.encode("utf-8"), add_bos=add_special, special=parse_special))
+    def tokenize(
+        self,
+        text: str,
+        *,
+        add_special: bool = True,
+        parse_special: bool = False,
+        should_stop: StopFn = _never,
+        limit: int | None = None,
+    ) -> list[int]:
+        """Tokens of text; add_special adds BOS/EOS as the vocabulary asks; parse_special reads control tokens.
+
+        Long texts go in pieces (some llama.cpp tokenizers slow down with the square of the length), so a cancel
+        lands between pieces and a text already past limit tokens stops there (the count is then a lower bound).
+        """
+        if len(text) <= TOKENIZE_PIECE_CHARS:
+            return list(self._llama.tokenize(text.encode("utf-8"), add_bos=add_special, special=parse_special))
+        body: list[int] = []
+        for piece in split_pieces(text, TOKENIZE_PIECE_CHARS):
+            if should_stop():
+                raise Cancelled
+            body += self._llama.tokenize(piece.encode("utf-8"), add_bos=False, special=parse_special)
+            if limit is not None and len(body) > limit:
+                break
+        head, tail = self._special_ends() if add_special else ([], [])
+        return head + body + tail
+
+    def _special_ends(self) -> tuple[list[int], list[int]]:
+        """The tokens add_special puts before and after a text (BOS, EOS), read off a one-letter text."""
+        plain = list(self._llama.tokenize(b"a", add_bos=False, special=False))
+        full = list(self._llama.tokenize(b"a", add_bos=True, special=False))
+        at = next((i for i in range(len(full)) if full[i : i + len(plain)] == plain), 0)
+        return full[:at], full[at + len(plain) :]
 
     def detokenize(self, tokens: Sequence[int]) -> str:
         """Text of tokens."""
@@ -228,10 +264,13 @@ class LlamaEngine:
         """Tokens the prompt takes once rendered."""
         return len(self.render(prompt))
 
-    def render(self, prompt: Prompt) -> list[int]:
-        """Prompt tokens: the template's markup may hold control tokens, the caller's text never does."""
+    def render(self, prompt: Prompt, should_stop: StopFn = _never) -> list[int]:
+        """Prompt tokens: the template's markup may hold control tokens, the caller's text never does.
+
+        Stops counting once past the context (the prompt cannot fit anyway) and honours a cancel meanwhile.
+        """
         if prompt.text is not None:
-            return self.tokenize(prompt.text, add_special=True)
+            return self.tokenize(prompt.text, add_special=True, should_stop=should_stop, limit=self.n_ctx)
         template = self.chat_template
         if template is None:
             raise InvalidRequestError("this model has no chat template; send raw text (a base model) instead")
@@ -243,7 +282,10 @@ class LlamaEngine:
             spans = [(t.replace(lost, _defuse(lost)) if markup else t, markup) for t, markup in spans]
         tokens: list[int] = []
         for text, markup in spans:
-            tokens += self.tokenize(text, add_special=False, parse_special=markup)
+            if len(tokens) > self.n_ctx:
+                break  # it cannot fit; the count so far is enough to say so
+            room = self.n_ctx - len(tokens)
+            tokens += self.tokenize(text, add_special=False, parse_special=markup, should_stop=should_stop, limit=room)
         if prompt.prefill:
             tokens += self.tokenize(prompt.prefill, add_special=False, parse_special=True)
         return tokens
@@ -262,7 +304,7 @@ class LlamaEngine:
         hooks = hooks or Hooks()
         if constraint is not None:
             raise InvalidRequestError("structured output is not available on this engine yet")
-        prompt_tokens = self.render(prompt)
+        prompt_tokens = self.render(prompt, hooks.should_stop)
         budget = room_for(len(prompt_tokens), max_tokens, self.n_ctx)
         return self.complete_tokens(prompt_tokens, budget, sampling, stop, hooks)
 
@@ -452,7 +494,7 @@ class LlamaEngine:
         for i, text in enumerate(texts):
             if should_stop():
                 raise Cancelled
-            tokens = self.tokenize(text, add_special=True)
+            tokens = self.tokenize(text, add_special=True, should_stop=should_stop, limit=limit)
             if closing is not None and (not tokens or tokens[-1] != closing):
                 tokens.append(closing)  # last-token pooling reads this token; older GGUFs forget to add it
             if len(tokens) > limit:

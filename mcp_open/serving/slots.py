@@ -7,6 +7,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mcp_open.engines.protocol import Engine
@@ -50,6 +51,11 @@ def default_loader(spec: str, settings: Settings, embedding: bool, on_progress: 
     return load_local(spec, settings, embedding, on_progress)
 
 
+def short_name(spec: str) -> str:
+    """How errors name a model: a local file by its name only (its folder is nobody else's business)."""
+    return Path(spec).name if spec.endswith(".gguf") else spec
+
+
 class ModelSlot:
     """One configured model: its gate, its loaded instance (if any) and its history."""
 
@@ -61,7 +67,7 @@ class ModelSlot:
         self.settings = settings
         self.embedding = embedding
         self.loader = loader
-        self.gate = FifoGate(f"the {role} model ({spec})", settings.max_queue)
+        self.gate = FifoGate(f"the {role} model ({short_name(spec)})", settings.max_queue)
         self.model: LoadedModel | None = None
         self.last_error: str | None = None
         self.loads = 0

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from mcp_open.engines.protocol import Completion, Engine, FinishReason, Hooks, Prompt, Sampling, room_for
 from mcp_open.serving.calls import CallContext
 from mcp_open.tasks.chat import build_messages, render_plain, split_thinking, to_turns
+from mcp_open.tasks.limits import check_bytes, utf8_size
 from mcp_open.tasks.schemas import ChatMessage, GenerateRequest, Usage
 
 THINK_CLOSE = "</think>\n\n"
@@ -50,6 +51,8 @@ def generate(engine: Engine, req: GenerateRequest, call: CallContext) -> Generat
     """Run one generate request to completion (blocking; call from a worker thread)."""
     messages = build_messages(req.prompt, req.messages, req.system)
     info = engine.info
+    size = sum(utf8_size(m.content) for m in messages)
+    check_bytes(size, info.n_ctx, "the prompt", "shorten it, or restart the server with a larger --ctx")
     thinking = req.thinking and info.thinking_switch
     prompt = make_prompt(engine, messages, thinking=thinking)
     if thinking and info.can_prefill:

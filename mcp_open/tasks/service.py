@@ -9,7 +9,8 @@ from pathlib import Path
 from mcp_open import __version__
 from mcp_open.engines.protocol import Completion, Embedded
 from mcp_open.errors import InvalidRequestError
-from mcp_open.serving import environment
+from mcp_open.models.gpu import GpuFacts
+from mcp_open.serving import environment, preflight
 from mcp_open.serving.calls import CallContext
 from mcp_open.serving.slots import LoadedModel, Loader, ModelSlot, default_loader
 from mcp_open.settings import Settings
@@ -27,6 +28,7 @@ from mcp_open.tasks.languages import (
     normalize_target,
     supported_languages,
 )
+from mcp_open.tasks.limits import check_rank_size, has_content
 from mcp_open.tasks.schemas import (
     EmbedResult,
     EmbedUsage,
@@ -64,6 +66,7 @@ class Service:
         self.embedder = ModelSlot("embedding", settings.embed_model, settings, embedding=True, loader=loader)
         self.ledger = Ledger(Prices(settings.price_input, settings.price_output))
         self.indexes = searching.Indexes(settings.data_path / "index")
+        self._gpu_facts: GpuFacts | None = None
 
     @property
     def slots(self) -> list[ModelSlot]:
@@ -158,15 +161,20 @@ class Service:
         """Translate every text (blocking); one whose language cannot be told is passed through, not fatal."""
         results: list[Translation] = []
         spent: list[int] = []
+        translation.check_sizes(model.engine, req.texts)
         tally = translation.TokenTally(call, translation.budget_of(model.engine, req.texts, self.settings.max_tokens))
         sources = [source] * len(req.texts) if source else detect_sources(req.texts)
         for index, (text, src) in enumerate(zip(req.texts, sources, strict=True)):
+            if not has_content(text):  # nothing to translate (e.g. only zero-width spaces): give it back as is
+                results.append(Translation(text=text, detected_source_lang=source.code if source else None))
+                spent.append(0)
+                continue
             if src is None:
                 results.append(Translation(text=text, detected_source_lang=None, note=UNDETECTED_NOTE))
                 spent.append(0)
                 continue
             out, before = text, tally.done
-            if src.base != target.base and text.strip():
+            if src.base != target.base:
                 job = translation.Job(src, target, req.context, req.formality, self.settings.max_tokens)
                 label = f"{'file' if names else 'text'} {index + 1}/{len(req.texts)}"
                 label += f" {names[index]}" if names else ""
@@ -227,24 +235,20 @@ class Service:
         roots: Sequence[Path] = (),
     ) -> RankResult:
         """Rank documents (or the passages of files) by meaning against a query, on the server."""
-        check_texts([query], "query")
+        if not query.strip():
+            raise InvalidRequestError("'query' is empty; pass the text to rank the documents against")
         passages = [
             p for s in await self._sources(documents, files, "documents", roots, call) for p in material.passages(s)
         ]
         documents = [p.text for p in passages] if files else documents
-        check_texts(documents, "documents")
+        check_texts(documents, "documents", "a non-empty list of strings")
+        check_rank_size([_ranked(i, documents, passages).model_dump_json() for i in range(len(documents))], top_k)
         async with self.embedder.use(call) as model:
             wrapped = query_text(query, instruction, model.engine.info.architecture)
             started = time.perf_counter()
             done = await call.run_in_thread(lambda: embed_texts(model.engine, [wrapped, *documents], True, call))
         self.ledger.record("rank", done.prompt_tokens, 0)
-        results = [
-            RankedDocument(index=i, score=round(score, 6), text=documents[i][:RANK_SNIPPET_CHARS])
-            for i, score in rank(done.vectors, top_k)
-        ]
-        for hit in results if passages else []:
-            where = passages[hit.index]
-            hit.path, hit.line, hit.page = where.source.shown, where.line, where.page
+        results = [_ranked(i, documents, passages, round(score, 6)) for i, score in rank(done.vectors, top_k)]
         return RankResult(results=results, usage=_embed_usage(done, len(documents) + 1, started), model=model.name)
 
     async def search(
@@ -290,11 +294,10 @@ class Service:
         return _LANGUAGES
 
     def info(self) -> dict[str, object]:
-        """Version, llama.cpp build features and each model's state."""
+        """Version, llama.cpp build features, the GPU answer and each model's state or plan."""
         return {
             "version": __version__,
-            **environment.build_report(self.settings),
-            "models": [slot.describe() for slot in self.slots],
+            **preflight.report(self.slots, self.gpu_facts()),
             "savings": self.ledger.report(),
             "limits": {
                 "max_tokens": self.settings.max_tokens,
@@ -304,10 +307,17 @@ class Service:
             },
         }
 
+    def gpu_facts(self) -> GpuFacts:
+        """The build and GPUs, read once (they do not change while serving)."""
+        if self._gpu_facts is None:
+            self._gpu_facts = environment.gpu_facts(self.settings)
+        return self._gpu_facts
+
     def startup_warnings(self) -> list[str]:
-        """What the operator must hear at start."""
+        """What the operator must hear at start: models that cannot resolve, the GPU answer when not a plain yes,
+        allowed folders that do not exist."""
         missing = [f"--allow-dir {path} is not a folder; it is ignored" for path in self.sandbox().missing]
-        return [*environment.startup_warnings(self.settings), *missing]
+        return [*preflight.startup_lines(self.slots, self.gpu_facts()), *missing]
 
     def unload_idle(self) -> list[str]:
         """Unload models idle past --keep-alive; returns the roles unloaded."""
@@ -333,6 +343,17 @@ class Service:
 _LANGUAGES = LanguagesResult(
     languages=[LanguageInfo(code=lang.code, name=lang.name, native=lang.native) for lang in supported_languages()]
 )
+
+
+def _ranked(
+    index: int, documents: list[str], passages: list[material.Passage], score: float = -0.123456
+) -> RankedDocument:
+    """One ranked document or file passage as the result shows it."""
+    hit = RankedDocument(index=index, score=score, text=documents[index][:RANK_SNIPPET_CHARS])
+    if passages:
+        where = passages[index]
+        hit.path, hit.line, hit.page = where.source.shown, where.line, where.page
+    return hit
 
 
 def _embed_usage(done: Embedded, count: int, started: float) -> EmbedUsage:
