@@ -76,6 +76,7 @@ def test_the_prompt_must_fit_and_the_budget_is_clamped(tiny_chat: Path) -> None:
     assert 256 - tokens < 100
     assert done.completion_tokens <= 256 - tokens
     small.close()
+    assert small.info.n_ctx == 256 and small.info.chat  # describing a closed engine is safe (no freed context)
 
 
 @pytest.mark.parametrize("marker", ["<|im_start|>", "<|im_end|>", "<|endoftext|>"])

@@ -167,6 +167,19 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _index(args: argparse.Namespace) -> int:
+    settings = _settings_from(args)
+    _setup_logging(settings.verbose)
+    from mcp_open.tasks import index_command
+
+    if args.status:
+        return index_command.show_status(settings)
+    if not args.paths:
+        print("mcp-open index: name at least one folder, file or glob (or pass --status)", file=sys.stderr)
+        return 2
+    return index_command.run(settings, args.paths)
+
+
 def _doctor(args: argparse.Namespace) -> int:
     settings = _settings_from(args)
     _setup_logging(settings.verbose)
@@ -204,6 +217,11 @@ def build_parser() -> argparse.ArgumentParser:
     info = commands.add_parser("info", help="Print version, llama.cpp build features and configured models.")
     _add_settings_flags(info)
     info.set_defaults(run=_info)
+    index = commands.add_parser("index", help="Build the search index of folders ahead of time, or show it.")
+    index.add_argument("paths", nargs="*", metavar="PATH", help="Folders, files or globs to index.")
+    index.add_argument("--status", action="store_true", help="Show what is indexed, per embedding model.")
+    _add_settings_flags(index)
+    index.set_defaults(run=_index)
     doctor = commands.add_parser("doctor", help="Check Python, llama.cpp build, GPU, cache and configured models.")
     _add_settings_flags(doctor)
     doctor.set_defaults(run=_doctor)

@@ -23,7 +23,7 @@ from mcp_open import __version__
 from mcp_open.edge import tool_docs
 from mcp_open.edge.lifecycle import CallStopped, in_flight_of
 from mcp_open.edge.results import shape_results
-from mcp_open.edge.roots import root_paths, roots_for_files, roots_for_files_out
+from mcp_open.edge.roots import root_paths, roots_for_files, roots_for_files_out, roots_for_search
 from mcp_open.edge.rpcerrors import explain_errors
 from mcp_open.engines.protocol import Cancelled
 from mcp_open.errors import McpOpenError
@@ -40,6 +40,7 @@ from mcp_open.tasks.schemas import (
     TranslateRequest,
     TranslateResult,
 )
+from mcp_open.tasks.search_schemas import SearchMode, SearchResult
 from mcp_open.tasks.service import Service
 
 log = logging.getLogger(__name__)
@@ -301,6 +302,30 @@ def build_server(settings: Settings, service: Service | None = None) -> MCPServe
             ctx,
             lambda call: service.rank(
                 query, documents or [], top_k=top_k, instruction=instruction, call=call, files=files or [], roots=roots
+            ),
+        )
+
+    @mcp.tool(name="search", description=tool_docs.SEARCH, annotations=tool_docs.READ_ONLY_IDEMPOTENT)
+    async def search(
+        ctx: Context,
+        client_roots: Annotated[ListRootsResult | None, Resolve(roots_for_search)],
+        query: Annotated[str, Field(description="What you are looking for, in words or as an exact identifier.")],
+        paths: Annotated[
+            list[str] | None,
+            Field(description="Folders, files or globs inside the allowed folders; default: all of them."),
+        ] = None,
+        top_k: Annotated[int, Field(ge=1, le=100, description="How many passages to return.")] = 5,
+        instruction: Annotated[
+            str | None, Field(description="Task for instruction-aware embedders (Qwen3-Embedding).")
+        ] = None,
+        mode: Annotated[SearchMode, Field(description="hybrid (meaning and words), semantic or lexical.")] = "hybrid",
+    ) -> SearchResult:
+        """Search the user's files."""
+        roots = local_roots(client_roots)
+        return await run_call(
+            ctx,
+            lambda call: service.search(
+                query, paths, top_k=top_k, instruction=instruction, mode=mode, call=call, client_roots=roots
             ),
         )
 

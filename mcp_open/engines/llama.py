@@ -162,6 +162,10 @@ class LlamaEngine:
                 "architecture this llama-cpp-python supports (see `mcp-open models info PATH`)."
             ) from exc
         self._vocab = llama_cpp.llama_model_get_vocab(self._llama.model)
+        # Read once: after close() the native context is gone, and describing the engine must still be safe.
+        self._n_ctx = min(int(self._llama.n_ctx()), config.n_ctx)
+        self._n_embd = int(self._llama.n_embd())
+        self._metadata = dict(self._llama.metadata)
         self.tokens_generated = 0
         self._abort_requested = False
         self.prompt_tokens_evaluated = 0
@@ -171,22 +175,22 @@ class LlamaEngine:
     @property
     def n_ctx(self) -> int:
         """Context window in tokens: what we asked for, since llama-cpp-python sizes its buffers to that."""
-        return min(int(self._llama.n_ctx()), self.config.n_ctx)
+        return self._n_ctx
 
     @property
     def n_embd(self) -> int:
         """Embedding width."""
-        return int(self._llama.n_embd())
+        return self._n_embd
 
     @property
     def chat_template(self) -> str | None:
         """The Jinja chat template stored in the GGUF, if any."""
-        return self._llama.metadata.get("tokenizer.chat_template") or None
+        return self._metadata.get("tokenizer.chat_template") or None
 
     @property
     def metadata(self) -> dict[str, str]:
         """GGUF metadata as llama.cpp reports it."""
-        return dict(self._llama.metadata)
+        return dict(self._metadata)
 
     @property
     def info(self) -> EngineInfo:

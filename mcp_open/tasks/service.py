@@ -17,6 +17,7 @@ from mcp_open.serving.remote_loading import describe_backend, remote_loader
 from mcp_open.serving.slots import LoadedModel, Loader, ModelSlot, default_loader
 from mcp_open.settings import Settings
 from mcp_open.tasks import generation, translation
+from mcp_open.tasks import search as searching
 from mcp_open.tasks.accounting import Ledger, Prices
 from mcp_open.tasks.embedding import check_texts, embed_texts, query_text, rank, shape_vectors, to_lists
 from mcp_open.tasks.files import jobs, material
@@ -43,6 +44,7 @@ from mcp_open.tasks.schemas import (
     TranslateResult,
     Translation,
 )
+from mcp_open.tasks.search_schemas import SearchMode, SearchResult
 
 RANK_SNIPPET_CHARS = 160
 UNDETECTED_NOTE = (
@@ -73,6 +75,7 @@ class Service:
         )
         self.embedder = self._slot("embedding", settings.embed_model, settings.embed_backend, "embed_model" in named)
         self.ledger = Ledger(Prices(settings.price_input, settings.price_output))
+        self.indexes = searching.Indexes(settings.data_path / "index")
         self._gpu_facts: GpuFacts | None = None
 
     def _slot(self, role: str, spec: str, backend: str | None, named: bool) -> ModelSlot:
@@ -273,6 +276,44 @@ class Service:
         """What each configured backend server offers (blocking: asks each one)."""
         return [describe_backend(url, self.settings.backend_api_key) for url in self._gates]
 
+    async def search(
+        self,
+        query: str,
+        paths: Sequence[str] | None,
+        *,
+        top_k: int,
+        instruction: str | None,
+        mode: SearchMode,
+        call: CallContext,
+        client_roots: Sequence[Path] = (),
+    ) -> SearchResult:
+        """Find the passages of the user's files that answer a query, indexing what changed first."""
+        check_texts([query], "query")
+        sandbox = self.sandbox(client_roots)
+        files, folders = searching.scope_of(sandbox, paths)
+        job = searching.SearchJob(query, mode, top_k, instruction, files, folders)
+        started = time.perf_counter()
+        async with searching.embedder_for(self.embedder, call) as model:
+            outcome = await call.run_in_thread(
+                lambda: searching.search(self.indexes, model.engine, job, call.progress.update, call.should_stop)
+            )
+        self.ledger.record("search", outcome.counts.tokens + outcome.query_tokens, 0)
+        return searching.result_of(outcome, sandbox.shown, model.name, mode, time.perf_counter() - started)
+
+    async def index(
+        self, paths: Sequence[str], call: CallContext, client_roots: Sequence[Path] = ()
+    ) -> searching.IndexReport:
+        """Bring the index of the given folders, files or globs up to date without searching."""
+        sandbox = self.sandbox(client_roots)
+        files, folders = searching.scope_of(sandbox, paths)
+        async with searching.embedder_for(self.embedder, call) as model:
+            counts, rebuilt = await call.run_in_thread(
+                lambda: searching.update(
+                    self.indexes, model.engine, files, folders, call.progress.update, call.should_stop
+                )
+            )
+        return searching.IndexReport(model.name, len(files), counts, rebuilt)
+
     def languages(self) -> LanguagesResult:
         """The languages translate accepts."""
         return _LANGUAGES
@@ -318,6 +359,7 @@ class Service:
         """Free every loaded model."""
         for slot in self.slots:
             slot.unload()
+        self.indexes.close()
 
     def _check_max_tokens(self, max_tokens: int) -> None:
         if max_tokens > self.settings.max_tokens:
