@@ -1,4 +1,4 @@
-"""Command line: `mcp-open serve`, `mcp-open models list|pull|info`, `mcp-open info`. Feeds Settings, nothing else."""
+"""Command line: `mcp-open serve`, `models list|pull|info`, `info`, `usage`. Feeds Settings, nothing else."""
 
 from __future__ import annotations
 
@@ -22,9 +22,11 @@ SHORT_FLAGS = {"verbose": ["-v"]}
 METAVARS = {"gpu_layers": "N|auto|all", "tensor_split": "A,B,..", "kv_cache_type": "TYPE"}
 
 
-def _add_settings_flags(parser: argparse.ArgumentParser) -> None:
+def _add_settings_flags(parser: argparse.ArgumentParser, only: Sequence[str] | None = None) -> None:
     """One flag per Settings field, help from its description; unset flags leave env and defaults alone."""
     for name, field in Settings.model_fields.items():
+        if only is not None and name not in only:
+            continue
         flags = [*SHORT_FLAGS.get(name, []), "--" + name.replace("_", "-")]
         default = field.default if field.default is not None else "unset"
         helptext = f"{field.description} [env MCP_OPEN_{name.upper()}; default {default}]"
@@ -118,6 +120,22 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _usage(args: argparse.Namespace) -> int:
+    from mcp_open.tasks.usage_report import usage_text
+
+    print(usage_text(_settings_from(args), since=args.since, by=args.by, as_json=args.json))
+    return 0
+
+
+def _add_usage(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    usage = commands.add_parser("usage", help="What delegating cost the agent and saved it, from the usage ledger.")
+    usage.add_argument("--since", metavar="WHEN", help="Only calls since then: 30m, 12h, 7d, 2w or a date.")
+    usage.add_argument("--by", choices=["tool", "model", "day"], help="One row per tool, model or UTC day.")
+    usage.add_argument("--json", action="store_true", help="Print JSON instead of a table.")
+    _add_settings_flags(usage, only=("data_dir", "price_input", "price_output"))
+    usage.set_defaults(run=_usage)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line."""
     parser = argparse.ArgumentParser(prog="mcp-open", description="Local GGUF Qwen models as MCP tools.")
@@ -129,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     info = commands.add_parser("info", help="Print version, llama.cpp build features and configured models.")
     _add_settings_flags(info)
     info.set_defaults(run=_info)
+    _add_usage(commands)
     models = commands.add_parser("models", help="List, download and inspect models.").add_subparsers(
         dest="models_command", required=True
     )

@@ -17,7 +17,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
 from mcp_open import __version__
-from mcp_open.edge import tool_docs
+from mcp_open.edge import recording, tool_docs
 from mcp_open.edge.httpauth import auth_options
 from mcp_open.engines.protocol import Cancelled
 from mcp_open.errors import McpOpenError
@@ -102,6 +102,10 @@ def build_server(settings: Settings, service: Service | None = None) -> MCPServe
     )
 
     async def run_call(ctx: Context, work: Callable[[CallContext], Awaitable[T]]) -> T:
+        """Run one call, recorded in the usage ledger."""
+        return await recording.recorded(ctx, service.account, lambda: run_tool(ctx, work))
+
+    async def run_tool(ctx: Context, work: Callable[[CallContext], Awaitable[T]]) -> T:
         """Run one call with progress, the timeout and errors turned into tool errors."""
         call = CallContext()
         failure: BaseException | None = None

@@ -5,14 +5,15 @@ from __future__ import annotations
 import time
 
 from mcp_open import __version__
-from mcp_open.engines.protocol import Completion, Embedded
+from mcp_open.engines.protocol import Completion, Embedded, Engine
 from mcp_open.errors import InvalidRequestError
 from mcp_open.serving import environment
 from mcp_open.serving.calls import CallContext
 from mcp_open.serving.slots import LoadedModel, Loader, ModelSlot, default_loader
 from mcp_open.settings import Settings
+from mcp_open.store.ledger import ledger_at
 from mcp_open.tasks import generation, translation
-from mcp_open.tasks.accounting import Ledger, Prices
+from mcp_open.tasks.account import Account, Prices
 from mcp_open.tasks.embedding import check_texts, embed_texts, query_text, rank, shape_vectors, to_lists
 from mcp_open.tasks.languages import Language, detect_language, normalize_source, normalize_target, supported_languages
 from mcp_open.tasks.schemas import (
@@ -45,7 +46,8 @@ class Service:
             else ModelSlot("translation", settings.translation_model, settings, embedding=False, loader=loader)
         )
         self.embedder = ModelSlot("embedding", settings.embed_model, settings, embedding=True, loader=loader)
-        self.ledger = Ledger(Prices(settings.price_input, settings.price_output))
+        prices = Prices(settings.price_input, settings.price_output)
+        self.account = Account(ledger_at(settings.data_path), prices, self._tokenizer_for)
 
     @property
     def slots(self) -> list[ModelSlot]:
@@ -58,7 +60,6 @@ class Service:
         self._check_max_tokens(req.max_tokens)
         async with self.chat.use(call) as model:
             done = await call.run_in_thread(lambda: generation.generate(model.engine, req, call))
-        self.ledger.record("generate", done.usage.prompt_tokens, done.usage.completion_tokens)
         return GenerateResult(
             text=done.text,
             reasoning=done.reasoning,
@@ -77,7 +78,6 @@ class Service:
             outcome = await call.run_in_thread(lambda: self._translate_all(model, req, source, target, call))
         translations, completions = outcome
         usage = generation.usage_of(completions, one_prompt=False)
-        self.ledger.record("translate", usage.prompt_tokens, usage.completion_tokens)
         return TranslateResult(translations=translations, target_lang=target.code, usage=usage, model=model.name)
 
     def _translate_all(
@@ -110,7 +110,6 @@ class Service:
             started = time.perf_counter()
             done = await call.run_in_thread(lambda: embed_texts(model.engine, texts, truncate, call))
         vectors = shape_vectors(done.vectors, normalize=normalize, dimensions=dimensions)
-        self.ledger.record("embed", done.prompt_tokens, 0)
         return EmbedResult(
             embeddings=to_lists(vectors),
             dimensions=int(vectors.shape[1]),
@@ -129,7 +128,6 @@ class Service:
             wrapped = query_text(query, instruction, model.engine.info.architecture)
             started = time.perf_counter()
             done = await call.run_in_thread(lambda: embed_texts(model.engine, [wrapped, *documents], True, call))
-        self.ledger.record("rank", done.prompt_tokens, 0)
         results = [
             RankedDocument(index=i, score=round(score, 6), text=documents[i][:RANK_SNIPPET_CHARS])
             for i, score in rank(done.vectors, top_k)
@@ -146,7 +144,7 @@ class Service:
             "version": __version__,
             **environment.build_report(self.settings),
             "models": [slot.describe() for slot in self.slots],
-            "savings": self.ledger.report(),
+            "savings": self.account.summary(),
             "limits": {
                 "max_tokens": self.settings.max_tokens,
                 "max_queue": self.settings.max_queue,
@@ -154,6 +152,13 @@ class Service:
                 "keep_alive_minutes": self.settings.keep_alive,
             },
         }
+
+    def _tokenizer_for(self, model_name: str) -> Engine | None:
+        """The loaded engine serving a model name (it counts the agent's side of that model's calls)."""
+        for slot in self.slots:
+            if slot.model is not None and slot.model.name == model_name:
+                return slot.model.engine
+        return None
 
     def startup_warnings(self) -> list[str]:
         """What the operator must hear at start."""
@@ -167,9 +172,10 @@ class Service:
         return [slot.role for slot in self.slots if slot.unload_if_idle(idle)]
 
     def close(self) -> None:
-        """Free every loaded model."""
+        """Free every loaded model and close the ledger."""
         for slot in self.slots:
             slot.unload()
+        self.account.ledger.close()
 
     def _check_max_tokens(self, max_tokens: int) -> None:
         if max_tokens > self.settings.max_tokens:
