@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import sys
+import tempfile
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
 import anyio
 
-from bench import report, runner
+from bench import delegation, delegation_report, report, runner
 from bench.config import Config, quick_config
 from bench.models import DEFAULT_MODELS
 
@@ -36,6 +38,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--quick", action="store_true", help="Tiny model, small counts: seconds, for CI.")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="Where results go.")
+    parser.add_argument(
+        "--delegation",
+        action="store_true",
+        help="Run only the delegation suite (by value against by reference; Gemma by default, tiny with --quick).",
+    )
     return parser
 
 
@@ -53,10 +60,31 @@ def config_from(args: argparse.Namespace) -> Config:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the suite and print where the results went."""
-    config = config_from(build_parser().parse_args(argv))
+    args = build_parser().parse_args(argv)
+    config = config_from(args)
+    if args.delegation:
+        return delegation_main(config, models_given=bool(args.models))
     results = anyio.run(runner.run, config)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     for path in report.write(results, config.out, stamp):
+        print(path)
+    print(report.goals_table(results["goals"]))
+    return 0
+
+
+def delegation_main(config: Config, *, models_given: bool) -> int:
+    """The delegation suite alone: Gemma unless --model or --quick says otherwise."""
+    if not models_given and not config.quick:
+        config = dataclasses.replace(config, models=["gemma"])
+    with tempfile.TemporaryFile("w+") as errlog:
+        try:
+            results = anyio.run(delegation.run_suite, config, errlog)
+        except BaseException:
+            errlog.seek(0)
+            print(f"[bench] server logs (tail):\n{errlog.read()[-4000:]}", file=sys.stderr)
+            raise
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    for path in delegation_report.write(results, config.out, stamp):
         print(path)
     print(report.goals_table(results["goals"]))
     return 0
