@@ -146,6 +146,7 @@ async def _mode(
             start = time.perf_counter()
             results = await modes[mode](client, corpus, sizes)
             wall = time.perf_counter() - start
+            await client.read_resource("mcp-open://info")  # returns once the server has recorded every call
             out[name] = _account(data_dir, since, results, wall, corpus)
     return out
 

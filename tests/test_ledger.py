@@ -18,7 +18,8 @@ from mcp import Client
 from mcp_open.edge.cli import main
 from mcp_open.engines.scripted import ScriptedEngine
 from mcp_open.store.ledger import CallRecord, Ledger, ledger_at
-from mcp_open.tasks.account import ESTIMATE, Account, FinishedCall, Prices
+from mcp_open.tasks.account import ESTIMATE, Account, FinishedCall, Prices, pieces
+from mcp_open.tasks.recorder import Recorder
 from tests.conftest import ClientFactory, stdio_params, tiny_settings
 
 OPUS_IN, OPUS_OUT = 5.0, 25.0  # Claude Opus 4.6 list prices, USD per million tokens
@@ -71,6 +72,27 @@ def test_a_loaded_model_counts_with_its_tokenizer(tmp_path: Path) -> None:
     entry = account.record(finished)
     assert (entry.agent_sent, entry.agent_received, entry.local_read, entry.own_read) == (3, 2, 7, 7)
     assert entry.counted_by == "tokenizer of gemma"
+
+
+def test_long_texts_are_counted_in_pieces_that_add_up_to_the_text() -> None:
+    text = ("word " * 3000 + "\n") * 5 + "x" * 10_000
+    parts = list(pieces(text))
+    assert "".join(parts) == text and max(len(p) for p in parts) <= 4096 and len(parts) > 10
+    engine = ScriptedEngine(name="gemma")  # one token per word: cuts at spaces keep the count exact
+    account = Account(Ledger(Path("unused")), Prices(OPUS_IN, OPUS_OUT), {"gemma": engine}.get)
+    count, _how = account._counter("gemma")
+    assert count(text) == len(text.split()) + 2  # the 10,000-character run has no space: cut twice
+
+
+def test_the_recorder_writes_in_the_background_and_drains_on_close(tmp_path: Path) -> None:
+    recorder = Recorder(estimate_account(tmp_path))
+    for _ in range(20):
+        recorder.submit(BY_REFERENCE)
+    assert recorder.flush(timeout=30) and not recorder.busy
+    assert recorder.account.rows()[0]["calls"] == 20
+    recorder.submit(EMBED)
+    recorder.close()
+    assert estimate_account(tmp_path).rows()[0]["calls"] == 21
 
 
 def text_tokens(model: Path, text: str) -> int:

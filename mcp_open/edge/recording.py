@@ -3,38 +3,35 @@
 from __future__ import annotations
 
 import json
-import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 import anyio
-import anyio.to_thread
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel
 
-from mcp_open.tasks.account import Account, FinishedCall
+from mcp_open.tasks.account import FinishedCall
+from mcp_open.tasks.recorder import Recorder
 
-log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-async def recorded(ctx: Context, account: Account, run: Callable[[], Awaitable[T]]) -> T:
-    """Run a call and record it, whether it succeeds, fails or is cancelled."""
+async def recorded(ctx: Context, recorder: Recorder, run: Callable[[], Awaitable[T]]) -> T:
+    """Run a call and queue it for the ledger, whether it succeeds, fails or is cancelled."""
     started = time.perf_counter()
     tool, arguments = _request(ctx)
     try:
         result = await run()
     except ToolError as exc:
         # The SDK prefixes the message like this in the text the client receives.
-        await _record(account, _failed(tool, arguments, f"Error executing tool {tool}: {exc}", started))
+        recorder.submit(_failed(tool, arguments, f"Error executing tool {tool}: {exc}", started))
         raise
     except anyio.get_cancelled_exc_class():
-        with anyio.CancelScope(shield=True):
-            await _record(account, _failed(tool, arguments, "", started))
+        recorder.submit(_failed(tool, arguments, "", started))
         raise
-    await _record(account, _finished(tool, arguments, result, started))
+    recorder.submit(_finished(tool, arguments, result, started))
     return result
 
 
@@ -64,11 +61,3 @@ def _failed(tool: str, arguments: str, message: str, started: float) -> Finished
     """A failed or cancelled call: the agent paid for its arguments and reads the error."""
     seconds = time.perf_counter() - started
     return FinishedCall(tool, arguments, message, {}, "", seconds, ok=False)
-
-
-async def _record(account: Account, call: FinishedCall) -> None:
-    """Write off the event loop; a ledger that cannot be written is logged, never a failed call."""
-    try:
-        await anyio.to_thread.run_sync(account.record, call)
-    except Exception:
-        log.exception("could not record a call in the usage ledger at %s", account.ledger.path)

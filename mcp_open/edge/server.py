@@ -120,7 +120,7 @@ def build_server(settings: Settings, service: Service | None = None) -> MCPServe
 
     async def run_call(ctx: Context, work: Callable[[CallContext], Awaitable[T]]) -> T:
         """Run one call, recorded in the usage ledger."""
-        return await recording.recorded(ctx, service.account, lambda: run_tool(ctx, work))
+        return await recording.recorded(ctx, service.recorder, lambda: run_tool(ctx, work))
 
     async def run_tool(ctx: Context, work: Callable[[CallContext], Awaitable[T]]) -> T:
         """Run one call with progress, the timeout and errors turned into tool errors."""

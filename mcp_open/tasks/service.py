@@ -20,6 +20,7 @@ from mcp_open.tasks.embedding import check_texts, embed_texts, query_text, rank,
 from mcp_open.tasks.files import jobs, material
 from mcp_open.tasks.files.sandbox import Sandbox
 from mcp_open.tasks.languages import Language, detect_language, normalize_source, normalize_target, supported_languages
+from mcp_open.tasks.recorder import Recorder
 from mcp_open.tasks.schemas import (
     EmbedResult,
     EmbedUsage,
@@ -36,6 +37,7 @@ from mcp_open.tasks.schemas import (
 )
 
 RANK_SNIPPET_CHARS = 160
+RECORD_WAIT_SECONDS = 10.0  # the info resource waits at most this long for calls still being recorded
 
 
 class Service:
@@ -53,6 +55,7 @@ class Service:
         self.embedder = ModelSlot("embedding", settings.embed_model, settings, embedding=True, loader=loader)
         prices = Prices(settings.price_input, settings.price_output)
         self.account = Account(ledger_at(settings.data_path), prices, self._tokenizer_for)
+        self.recorder = Recorder(self.account)
 
     @property
     def slots(self) -> list[ModelSlot]:
@@ -291,7 +294,7 @@ class Service:
             "version": __version__,
             **environment.build_report(self.settings),
             "models": [slot.describe() for slot in self.slots],
-            "savings": self.account.summary(),
+            "savings": self._usage_totals(),
             "limits": {
                 "max_tokens": self.settings.max_tokens,
                 "max_queue": self.settings.max_queue,
@@ -299,6 +302,11 @@ class Service:
                 "keep_alive_minutes": self.settings.keep_alive,
             },
         }
+
+    def _usage_totals(self) -> dict[str, object]:
+        """The ledger's totals, once the calls still being recorded are in."""
+        self.recorder.flush(timeout=RECORD_WAIT_SECONDS)
+        return self.account.summary()
 
     def _tokenizer_for(self, model_name: str) -> Engine | None:
         """The loaded engine serving a model name (it counts the agent's side of that model's calls)."""
@@ -313,16 +321,16 @@ class Service:
 
     def unload_idle(self) -> list[str]:
         """Unload models idle past --keep-alive; returns the roles unloaded."""
-        if self.settings.keep_alive is None:
+        if self.settings.keep_alive is None or self.recorder.busy:  # a tokenizer may be counting a call
             return []
         idle = self.settings.keep_alive * 60
         return [slot.role for slot in self.slots if slot.unload_if_idle(idle)]
 
     def close(self) -> None:
-        """Free every loaded model and close the ledger."""
+        """Record the calls still queued (with their models' tokenizers), then free every model."""
+        self.recorder.close()
         for slot in self.slots:
             slot.unload()
-        self.account.ledger.close()
 
     def _check_max_tokens(self, max_tokens: int) -> None:
         if max_tokens > self.settings.max_tokens:
