@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, TypeVar
 
 import anyio
@@ -118,6 +119,10 @@ def build_server(settings: Settings, service: Service | None = None) -> MCPServe
         **auth_options(settings),
     )
 
+    def local_roots(declared: ListRootsResult | None) -> list[Path]:
+        """A client's roots name folders on its own machine: honoured over stdio, ignored over HTTP."""
+        return root_paths(declared) if settings.transport == "stdio" else []
+
     async def run_call(ctx: Context, work: Callable[[CallContext], Awaitable[T]]) -> T:
         """Run one call, recorded in the usage ledger."""
         return await recording.recorded(ctx, service.recorder, lambda: run_tool(ctx, work))
@@ -188,7 +193,7 @@ def build_server(settings: Settings, service: Service | None = None) -> MCPServe
             output_path=output_path,
             overwrite=overwrite,
         )
-        roots = root_paths(client_roots)
+        roots = local_roots(client_roots)
         return await run_call(ctx, lambda call: service.generate(req, call, roots))
 
     @mcp.tool(name="translate", description=tool_docs.TRANSLATE, annotations=tool_docs.WRITES_FILES_IDEMPOTENT)
@@ -217,7 +222,7 @@ def build_server(settings: Settings, service: Service | None = None) -> MCPServe
             output_path=output_path,
             overwrite=overwrite,
         )
-        roots = root_paths(client_roots)
+        roots = local_roots(client_roots)
         return await run_call(ctx, lambda call: service.translate(req, call, roots))
 
     @mcp.tool(name="embed", description=tool_docs.EMBED, annotations=tool_docs.READ_ONLY_IDEMPOTENT)
@@ -232,7 +237,7 @@ def build_server(settings: Settings, service: Service | None = None) -> MCPServe
     ) -> EmbedResult:
         """Embed texts or whole files."""
         items = [texts] if isinstance(texts, str) else texts or []
-        roots = root_paths(client_roots)
+        roots = local_roots(client_roots)
         return await run_call(
             ctx,
             lambda call: service.embed(
@@ -259,7 +264,7 @@ def build_server(settings: Settings, service: Service | None = None) -> MCPServe
         files: FilesArg = None,
     ) -> RankResult:
         """Rank documents, or the passages of files, against a query."""
-        roots = root_paths(client_roots)
+        roots = local_roots(client_roots)
         return await run_call(
             ctx,
             lambda call: service.rank(

@@ -18,7 +18,8 @@ from mcp_open.tasks import generation, translation
 from mcp_open.tasks.account import Account, Prices
 from mcp_open.tasks.embedding import check_texts, embed_texts, query_text, rank, shape_vectors, to_lists
 from mcp_open.tasks.files import jobs, material
-from mcp_open.tasks.files.sandbox import Sandbox
+from mcp_open.tasks.files.generating import generate_files
+from mcp_open.tasks.files.sandbox import Sandbox, is_glob
 from mcp_open.tasks.languages import Language, detect_language, normalize_source, normalize_target, supported_languages
 from mcp_open.tasks.recorder import Recorder
 from mcp_open.tasks.schemas import (
@@ -33,7 +34,6 @@ from mcp_open.tasks.schemas import (
     TranslateRequest,
     TranslateResult,
     Translation,
-    WrittenFile,
 )
 
 RANK_SNIPPET_CHARS = 160
@@ -76,7 +76,7 @@ class Service:
         """Generate text from a prompt or chat turns, optionally over files (all at once or each)."""
         self._check_max_tokens(req.max_tokens)
         if req.files or req.output_path:
-            return await self._generate_files(req, call, self.sandbox(roots))
+            return await generate_files(self.chat, req, call, self.sandbox(roots))
         async with self.chat.use(call) as model:
             done = await call.run_in_thread(lambda: generation.generate(model.engine, req, call))
         return GenerateResult(
@@ -86,57 +86,6 @@ class Service:
             usage=done.usage,
             model=model.name,
         )
-
-    async def _generate_files(self, req: GenerateRequest, call: CallContext, box: Sandbox) -> GenerateResult:
-        """Generate over files; with output_path, write the results and return receipts."""
-        sources = await call.run_in_thread(lambda: material.load(box, req.files)) if req.files else []
-        if req.each and not sources:
-            raise InvalidRequestError("each=true needs 'files': the instruction runs once per file")
-        plan: list[Path] = []
-        if req.output_path:
-            spec = req.output_path
-            many = req.each and len(sources) > 1
-            plan = await call.run_in_thread(
-                lambda: jobs.plan_outputs(box, spec, sources, many=many, suffix="", overwrite=req.overwrite)
-            )
-        async with self.chat.use(call) as model:
-            done, written = await call.run_in_thread(
-                lambda: self._generate_and_write(model, req, sources, plan, box, call)
-            )
-        usage = jobs.summed([g.usage for g in done])
-        one = done[0] if not req.each else None
-        return GenerateResult(
-            text=one.text if one and not written else "",
-            reasoning=one.reasoning if one and not written else None,
-            finish_reason="length" if any(g.finish_reason == "length" for g in done) else "stop",
-            usage=usage,
-            model=model.name,
-            files=jobs.answers(sources, done, written=bool(written)) if req.each else None,
-            written=written or None,
-        )
-
-    def _generate_and_write(
-        self,
-        model: LoadedModel,
-        req: GenerateRequest,
-        sources: list[material.Source],
-        plan: list[Path],
-        box: Sandbox,
-        call: CallContext,
-    ) -> tuple[list[generation.Generated], list[WrittenFile]]:
-        """The generations, then the files written (blocking)."""
-        if req.each:
-            done = jobs.generate_each(model.engine, req, sources, call)
-        else:
-            done = [jobs.generate_over(model.engine, req, sources, call)]
-        if not plan:
-            return done, []
-        named = sources if req.each else [None] * len(done)
-        outputs = [
-            jobs.Output(g.text, g.usage.completion_tokens, s.shown if s else None)
-            for path, g, s in zip(plan, done, named, strict=True)
-        ]
-        return done, jobs.write_outputs(box, plan, outputs, call, overwrite=req.overwrite)
 
     async def translate(self, req: TranslateRequest, call: CallContext, roots: Sequence[Path] = ()) -> TranslateResult:
         """Translate each text (or whole file) into the target language, keeping formatting."""
@@ -150,10 +99,9 @@ class Service:
         plan: list[Path] = []
         if req.output_path:
             spec = req.output_path
+            many = len(sources) > 1 or any(is_glob(f) for f in req.files)  # a glob writes a folder, even for one
             plan = await call.run_in_thread(
-                lambda: jobs.plan_outputs(
-                    box, spec, sources, many=len(sources) > 1, suffix=target.code, overwrite=req.overwrite
-                )
+                lambda: jobs.plan_outputs(box, spec, sources, many=many, suffix=target.code, overwrite=req.overwrite)
             )
         names = [s.shown for s in sources] or None
         job = req.model_copy(update={"texts": texts})
@@ -317,7 +265,8 @@ class Service:
 
     def startup_warnings(self) -> list[str]:
         """What the operator must hear at start."""
-        return environment.startup_warnings(self.settings)
+        missing = [f"--allow-dir {path} is not a folder; it is ignored" for path in self.sandbox().missing]
+        return [*environment.startup_warnings(self.settings), *missing]
 
     def unload_idle(self) -> list[str]:
         """Unload models idle past --keep-alive; returns the roles unloaded."""
