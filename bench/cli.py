@@ -43,6 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="Run only the delegation suite (by value against by reference; Gemma by default, tiny with --quick).",
     )
+    parser.add_argument(
+        "--document-tokens",
+        type=int,
+        default=None,
+        help="Delegation suite: size of the document to summarise (default 20000; quick 500).",
+    )
     return parser
 
 
@@ -63,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     config = config_from(args)
     if args.delegation:
-        return delegation_main(config, models_given=bool(args.models))
+        return delegation_main(config, models_given=bool(args.models), document_tokens=args.document_tokens)
     results = anyio.run(runner.run, config)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     for path in report.write(results, config.out, stamp):
@@ -72,13 +78,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def delegation_main(config: Config, *, models_given: bool) -> int:
+def delegation_main(config: Config, *, models_given: bool, document_tokens: int | None) -> int:
     """The delegation suite alone: Gemma unless --model or --quick says otherwise."""
     if not models_given and not config.quick:
         config = dataclasses.replace(config, models=["gemma"])
+    sizes = delegation.sizes_for(config.quick, document_tokens)
     with tempfile.TemporaryFile("w+") as errlog:
         try:
-            results = anyio.run(delegation.run_suite, config, errlog)
+            results = anyio.run(delegation.run_suite, config, sizes, errlog)
         except BaseException:
             errlog.seek(0)
             print(f"[bench] server logs (tail):\n{errlog.read()[-4000:]}", file=sys.stderr)

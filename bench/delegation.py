@@ -45,10 +45,11 @@ class Sizes:
     ctx: int
 
 
+CTX_MARGIN = 2_528  # the instruction, the file's frame and the summary, beside the document
 FULL = Sizes(
     document_tokens=20_000, summary_tokens=64, texts=10, sentences=6, invoices=50, extract_tokens=24, ctx=22_528
 )
-QUICK = Sizes(document_tokens=500, summary_tokens=8, texts=3, sentences=2, invoices=4, extract_tokens=6, ctx=1024)
+QUICK = Sizes(document_tokens=500, summary_tokens=8, texts=3, sentences=2, invoices=4, extract_tokens=6, ctx=1_024)
 
 
 def framed(path: str, text: str) -> str:
@@ -110,9 +111,16 @@ def _greedy(prompt: str, max_tokens: int) -> dict[str, Any]:
     return {"prompt": prompt, "max_tokens": max_tokens, "temperature": 0, "seed": 1}
 
 
-async def run(config: Config, errlog: TextIO) -> dict[str, Any]:
+def sizes_for(quick: bool, document_tokens: int | None) -> Sizes:
+    """The job sizes, with the document's size (and the context to hold it) as asked."""
+    sizes = QUICK if quick else FULL
+    if document_tokens is None:
+        return sizes
+    return dataclasses.replace(sizes, document_tokens=document_tokens, ctx=document_tokens + CTX_MARGIN)
+
+
+async def run(config: Config, sizes: Sizes, errlog: TextIO) -> dict[str, Any]:
     """Every job in both modes on the first model, each mode on a fresh server with its own ledger."""
-    sizes = QUICK if config.quick else FULL
     with tempfile.TemporaryDirectory(prefix="mcp-open-delegation-") as tmp:
         work = Path(tmp)
         model = resolve_models(config.models[:1], work, sizes.ctx)[0]
@@ -220,10 +228,10 @@ def _goal(goal: str, model: str, summary: dict[str, float], op: str, target: flo
     }
 
 
-async def run_suite(config: Config, errlog: TextIO) -> dict[str, Any]:
+async def run_suite(config: Config, sizes: Sizes, errlog: TextIO) -> dict[str, Any]:
     """The suite with the machine, its goals and when it ran."""
     started = time.perf_counter()
-    data = await run(config, errlog)
+    data = await run(config, sizes, errlog)
     data["goals"] = evaluate(data)
     data["machine"] = machine.describe()
     seconds = round(time.perf_counter() - started, 1)

@@ -13,15 +13,16 @@ NOTE = (
     "(paid at the output price, $25 per million) and the results it read (input price, $5 per million), counted with "
     "the served model's tokenizer. By value the agent must also have read the material into its context before "
     "pasting it; that is not counted here, so by-value figures are a lower bound. Local wall time is the client's, "
-    "model load excluded; one run per mode on a fresh server each (no KV cache shared between modes)."
+    "model load excluded; one run per job and mode, each mode on its own fresh server (no KV cache shared between "
+    "modes), on a machine shared with other work: wall-time ratios near 1 are within its noise."
 )
 
 
 def write(data: dict[str, Any], out: Path, stamp: str) -> list[Path]:
-    """Write delegation-latest.{json,md} and timestamped copies; returns the paths."""
+    """Write delegation-latest.{json,md} and copies named by model and time; returns the paths."""
     out.mkdir(parents=True, exist_ok=True)
     paths = []
-    for name in ("delegation-latest", f"delegation-{stamp}"):
+    for name in ("delegation-latest", f"delegation-{data['model']['name']}-{stamp}"):
         for suffix, body in ((".json", json.dumps(data, indent=2) + "\n"), (".md", render(data))):
             path = out / f"{name}{suffix}"
             path.write_text(body)
