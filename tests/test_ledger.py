@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 import multiprocessing
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -142,9 +141,7 @@ SERVER_CALLS = 12
 
 async def _serve_and_call(chat: Path, embed: Path, data_dir: Path, results: list[bool]) -> None:
     args = ["--model", str(chat), "--embed-model", str(embed), "--ctx", "512", "--threads", "1"]
-    # The child gets an allow-listed environment: pass PYTHONPATH on so it runs this checkout's code.
-    env = {"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else None
-    async with Client(stdio_params(*args, "--data-dir", str(data_dir), env=env)) as client:
+    async with Client(stdio_params(*args, "--data-dir", str(data_dir))) as client:
         for i in range(SERVER_CALLS):
             result = await client.call_tool("generate", {"prompt": f"call {i}", "max_tokens": 1})
             results.append(not result.is_error)
