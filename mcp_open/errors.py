@@ -41,3 +41,12 @@ class ContextOverflowError(InvalidRequestError):
 
 class RemoteEngineError(McpOpenError):
     """An OpenAI-compatible backend failed; the message says what to check."""
+
+
+class ModelNotDownloadedError(ModelNotFoundError):
+    """A valid model spec whose file is not on this machine and cannot be downloaded now."""
+
+    def __init__(self, message: str, *, spec: str | None = None, what: str | None = None) -> None:
+        super().__init__(message)
+        self.spec = spec  # the spec as configured, and the file or repo that is missing, for a later message
+        self.what = what

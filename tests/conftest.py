@@ -112,7 +112,8 @@ def console_script() -> str:
 
 
 def stdio_params(*args: str, env: dict[str, str] | None = None) -> StdioServerParameters:
-    """Launch `mcp-open serve ARGS` over stdio (PYTHONPATH passes on, so a checkout's server runs its own code)."""
-    passed = {k: os.environ[k] for k in ("PYTHONPATH",) if k in os.environ}
+    """Launch `mcp-open serve ARGS` over stdio."""
+    # MCP clients pass servers only a few variables; PYTHONPATH keeps a worktree's code in the subprocess.
+    passed = {"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {}
     full_env = {"HF_HUB_OFFLINE": "1", **passed, **(env or {})}
     return StdioServerParameters(command=console_script(), args=["serve", *args], env=full_env)

@@ -17,6 +17,7 @@ from mcp_open.errors import McpOpenError
 from mcp_open.settings import Settings
 
 log = logging.getLogger("mcp_open")
+notice = logging.getLogger("mcp_open.notice")  # plain lines for the person at the terminal, on stderr
 
 SHORT_FLAGS = {"verbose": ["-v"], "allow_dirs": ["--allow-dir"]}
 REPEATABLE = frozenset({"allow_dirs"})  # list settings whose flag may be given several times
@@ -46,13 +47,35 @@ def _settings_from(args: argparse.Namespace) -> Settings:
     return Settings(**given)
 
 
+class _StderrNow(logging.StreamHandler):
+    """Writes to whatever sys.stderr is when a line is logged (main() may run again with another one)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
 def _setup_logging(verbose: bool) -> None:
-    """Our logs and llama.cpp's go to stderr; stdout is the MCP wire."""
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    """Our logs and llama.cpp's go to stderr; stdout is the MCP wire. Safe to call again once settings are read."""
+    logging.basicConfig(stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger().setLevel(logging.INFO if verbose else logging.WARNING)
+    # huggingface_hub prints through its own handler; passing its records on as well printed each one twice.
+    logging.getLogger("huggingface_hub").propagate = False
+    if not notice.handlers:
+        plain = _StderrNow()
+        plain.setFormatter(logging.Formatter("mcp-open: %(message)s"))
+        notice.addHandler(plain)
+        notice.setLevel(logging.INFO)
+        notice.propagate = False
+
+
+def _stdio_banner() -> None:
+    """Someone ran `serve` by hand: say what it is waiting for (an MCP client, not a person)."""
+    if sys.stdin.isatty():
+        notice.warning(
+            "serving MCP on stdio: waiting for an MCP client to speak JSON-RPC on stdin (MCP clients start this "
+            "command themselves; see README). Ctrl-C stops it; `mcp-open doctor` checks your setup."
+        )
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -63,14 +86,17 @@ def _serve(args: argparse.Namespace) -> int:
     server = build_server(settings)
     if settings.transport == "stdio":
         log.info("mcp-open %s serving on stdio (model %s, embed %s)", __version__, settings.model, settings.embed_model)
+        _stdio_banner()
         server.run("stdio")
         return 0
-    from mcp_open.edge.httpauth import transport_security
+    import uvicorn
 
-    log.warning("mcp-open %s serving streamable HTTP at http://%s:%s/mcp", __version__, settings.host, settings.port)
-    server.run(
-        "streamable-http", host=settings.host, port=settings.port, transport_security=transport_security(settings)
-    )
+    from mcp_open.edge.httpauth import http_app
+
+    app = http_app(server, settings)
+    where = f"http://{settings.host}:{settings.port}/mcp"
+    notice.warning("serving MCP over streamable HTTP at %s (version %s); Ctrl-C stops it", where, __version__)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info" if settings.verbose else "warning")
     return 0
 
 
@@ -120,7 +146,11 @@ def _info(args: argparse.Namespace) -> int:
     _setup_logging(settings.verbose)
     from mcp_open.tasks.service import Service
 
-    print(json.dumps(Service(settings).info(), indent=2))
+    service = Service(settings)
+    info = service.info()
+    print(json.dumps(info, indent=2))
+    for line in service.startup_warnings():
+        notice.warning(line)
     return 0
 
 
@@ -140,11 +170,37 @@ def _add_usage(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     usage.set_defaults(run=_usage)
 
 
+def _doctor(args: argparse.Namespace) -> int:
+    settings = _settings_from(args)
+    _setup_logging(settings.verbose)
+    from mcp_open.serving.doctor import run_checks
+
+    checks = run_checks(settings)
+    for check in checks:
+        print(f"{'ok' if check.ok else 'PROBLEM':8} {check.topic}: {check.text}")
+        if check.fix:
+            print(f"{'':8} fix: {check.fix}")
+    problems = sum(not check.ok for check in checks)
+    print(f"\n{problems} problem(s) found" if problems else "\neverything mcp-open needs is in place")
+    return 1 if problems else 0
+
+
+def _needs_command(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
+    """A handler for a command group called without its subcommand: show what it offers."""
+
+    def run(_args: argparse.Namespace) -> int:
+        parser.print_help(sys.stderr)
+        return 2
+
+    return run
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line."""
     parser = argparse.ArgumentParser(prog="mcp-open", description="Local GGUF Qwen models as MCP tools.")
     parser.add_argument("--version", action="version", version=f"mcp-open {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser.set_defaults(run=_needs_command(parser))
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command")
     serve = commands.add_parser("serve", help="Run the MCP server (stdio by default).")
     _add_settings_flags(serve)
     serve.set_defaults(run=_serve)
@@ -152,9 +208,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_settings_flags(info)
     info.set_defaults(run=_info)
     _add_usage(commands)
-    models = commands.add_parser("models", help="List, download and inspect models.").add_subparsers(
-        dest="models_command", required=True
-    )
+    doctor = commands.add_parser("doctor", help="Check Python, llama.cpp build, GPU, cache and configured models.")
+    _add_settings_flags(doctor)
+    doctor.set_defaults(run=_doctor)
+    models_parser = commands.add_parser("models", help="List, download and inspect models.")
+    models_parser.set_defaults(run=_needs_command(models_parser))
+    models = models_parser.add_subparsers(title="commands", metavar="COMMAND", dest="models_command")
     listing = models.add_parser("list", help="The Qwen catalog, with what is already downloaded.")
     listing.add_argument("--json", action="store_true", help="Print JSON instead of a table.")
     listing.set_defaults(run=_models_list)
@@ -171,6 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the mcp-open console script."""
     args = build_parser().parse_args(argv)
+    _setup_logging(bool(getattr(args, "verbose", False)))
     run: Callable[[argparse.Namespace], int] = args.run
     try:
         return run(args)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, TypeVar
 
 import anyio
+import anyio.to_thread
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
@@ -20,7 +21,6 @@ from pydantic import Field
 
 from mcp_open import __version__
 from mcp_open.edge import recording, tool_docs
-from mcp_open.edge.httpauth import auth_options
 from mcp_open.edge.roots import root_paths, roots_for_files, roots_for_files_out
 from mcp_open.engines.protocol import Cancelled
 from mcp_open.errors import McpOpenError
@@ -40,6 +40,7 @@ from mcp_open.tasks.schemas import (
 from mcp_open.tasks.service import Service
 
 log = logging.getLogger(__name__)
+notice = logging.getLogger("mcp_open.notice")  # plain lines for the operator, on stderr
 T = TypeVar("T")
 
 # File arguments, the same on every tool that takes them.
@@ -60,6 +61,10 @@ RootsIn = Annotated[ListRootsResult | None, Resolve(roots_for_files)]
 PROGRESS_TICK_SECONDS = 0.1  # at most ten notifications a second
 HEARTBEAT_SECONDS = 0.5  # at least one a second (with margin), so timeouts that reset on progress never fire
 KEEP_ALIVE_CHECK_SECONDS = 15.0
+
+
+class ServerTimeout(Exception):
+    """A call ran past --timeout and was stopped."""
 
 
 @dataclass
@@ -93,15 +98,25 @@ async def _keep_alive_loop(service: Service) -> None:
             log.info("unloaded the idle %s model", role)
 
 
+async def _announce(service: Service) -> None:
+    """Say at start, off the handshake's path, which models cannot be served and the GPU answer if not a plain yes."""
+    try:
+        lines = await anyio.to_thread.run_sync(service.startup_warnings, abandon_on_cancel=True)
+    except Exception:  # a start-up note must never take the server down
+        log.exception("could not check the configured models at start")
+        return
+    for line in lines:
+        notice.warning(line)
+
+
 def build_server(settings: Settings, service: Service | None = None) -> MCPServer:
     """The MCP server over one service; nothing loads until a tool needs a model."""
     service = service or Service(settings)
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer) -> AsyncIterator[AppState]:
-        for warning in service.startup_warnings():
-            log.warning(warning)
         async with anyio.create_task_group() as tg:
+            tg.start_soon(_announce, service)
             if settings.keep_alive is not None:
                 tg.start_soon(_keep_alive_loop, service)
             try:
@@ -116,7 +131,6 @@ def build_server(settings: Settings, service: Service | None = None) -> MCPServe
         instructions=tool_docs.SERVER_INSTRUCTIONS,
         lifespan=lifespan,
         log_level="INFO" if settings.verbose else "WARNING",
-        **auth_options(settings),
     )
 
     def local_roots(declared: ListRootsResult | None) -> list[Path]:
@@ -135,9 +149,12 @@ def build_server(settings: Settings, service: Service | None = None) -> MCPServe
         async with anyio.create_task_group() as tg:
             tg.start_soon(_pump_progress, ctx, call.progress)
             try:
-                with anyio.fail_after(settings.timeout):
+                # move_on_after, not fail_after: only our own limit may be reported as the server's --timeout.
+                with anyio.move_on_after(settings.timeout) as limit:
                     result = await work(call)
-            except (McpOpenError, TimeoutError, Cancelled) as exc:
+                if limit.cancelled_caught:
+                    failure = ServerTimeout()
+            except (McpOpenError, Cancelled) as exc:
                 failure = exc
             except Exception as exc:  # a bug or an engine failure: say so, keep serving
                 log.exception("unexpected failure in a tool call")
@@ -287,7 +304,7 @@ def build_server(settings: Settings, service: Service | None = None) -> MCPServe
 
 def _explain(failure: BaseException, settings: Settings) -> str:
     """The user-facing text of a failed call."""
-    if isinstance(failure, TimeoutError):
+    if isinstance(failure, ServerTimeout):
         return (
             f"the call ran past the server's --timeout of {settings.timeout:g} s and was stopped; the model is free "
             "again. Ask for less (fewer max_tokens, shorter input) or restart the server with a larger --timeout."

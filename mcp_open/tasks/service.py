@@ -9,7 +9,8 @@ from pathlib import Path
 from mcp_open import __version__
 from mcp_open.engines.protocol import Completion, Embedded, Engine
 from mcp_open.errors import InvalidRequestError
-from mcp_open.serving import environment
+from mcp_open.models.gpu import GpuFacts
+from mcp_open.serving import environment, preflight
 from mcp_open.serving.calls import CallContext
 from mcp_open.serving.slots import LoadedModel, Loader, ModelSlot, default_loader
 from mcp_open.settings import Settings
@@ -20,7 +21,13 @@ from mcp_open.tasks.embedding import check_texts, embed_texts, query_text, rank,
 from mcp_open.tasks.files import jobs, material
 from mcp_open.tasks.files.generating import generate_files
 from mcp_open.tasks.files.sandbox import Sandbox, is_glob
-from mcp_open.tasks.languages import Language, detect_language, normalize_source, normalize_target, supported_languages
+from mcp_open.tasks.languages import (
+    Language,
+    detect_sources,
+    normalize_source,
+    normalize_target,
+    supported_languages,
+)
 from mcp_open.tasks.recorder import Recorder
 from mcp_open.tasks.schemas import (
     EmbedResult,
@@ -38,6 +45,10 @@ from mcp_open.tasks.schemas import (
 
 RANK_SNIPPET_CHARS = 160
 RECORD_WAIT_SECONDS = 10.0  # the info resource waits at most this long for calls still being recorded
+UNDETECTED_NOTE = (
+    "no language could be detected (no words, or too short to tell); passed through unchanged. "
+    "Pass source_lang to translate it anyway."
+)
 
 
 class Service:
@@ -56,6 +67,7 @@ class Service:
         prices = Prices(settings.price_input, settings.price_output)
         self.account = Account(ledger_at(settings.data_path), prices, self._tokenizer_for)
         self.recorder = Recorder(self.account)
+        self._gpu_facts: GpuFacts | None = None
 
     @property
     def slots(self) -> list[ModelSlot]:
@@ -143,15 +155,16 @@ class Service:
         call: CallContext,
         names: list[str] | None = None,
     ) -> tuple[list[Translation], list[Completion], list[int]]:
-        """Translate every text (blocking); also returns the tokens generated for each."""
+        """Translate every text (blocking); one whose language cannot be told is passed through, not fatal."""
         results: list[Translation] = []
         spent: list[int] = []
         tally = translation.TokenTally(call, translation.budget_of(model.engine, req.texts, self.settings.max_tokens))
-        for index, text in enumerate(req.texts):
-            src = source or detect_language(text)
+        sources = [source] * len(req.texts) if source else detect_sources(req.texts)
+        for index, (text, src) in enumerate(zip(req.texts, sources, strict=True)):
             if src is None:
-                what = f"'{names[index]}'" if names else f"text[{index}]"
-                raise InvalidRequestError(f"could not detect the language of {what}; pass source_lang (e.g. 'en')")
+                results.append(Translation(text=text, detected_source_lang=None, note=UNDETECTED_NOTE))
+                spent.append(0)
+                continue
             out, before = text, tally.done
             if src.base != target.base and text.strip():
                 job = translation.Job(src, target, req.context, req.formality, self.settings.max_tokens)
@@ -237,11 +250,10 @@ class Service:
         return _LANGUAGES
 
     def info(self) -> dict[str, object]:
-        """Version, llama.cpp build features and each model's state."""
+        """Version, llama.cpp build features, the GPU answer and each model's state or plan."""
         return {
             "version": __version__,
-            **environment.build_report(self.settings),
-            "models": [slot.describe() for slot in self.slots],
+            **preflight.report(self.slots, self.gpu_facts()),
             "savings": self._usage_totals(),
             "limits": {
                 "max_tokens": self.settings.max_tokens,
@@ -263,10 +275,17 @@ class Service:
                 return slot.model.engine
         return None
 
+    def gpu_facts(self) -> GpuFacts:
+        """The build and GPUs, read once (they do not change while serving)."""
+        if self._gpu_facts is None:
+            self._gpu_facts = environment.gpu_facts(self.settings)
+        return self._gpu_facts
+
     def startup_warnings(self) -> list[str]:
-        """What the operator must hear at start."""
+        """What the operator must hear at start: models that cannot resolve, the GPU answer when not a plain yes,
+        allowed folders that do not exist."""
         missing = [f"--allow-dir {path} is not a folder; it is ignored" for path in self.sandbox().missing]
-        return [*environment.startup_warnings(self.settings), *missing]
+        return [*preflight.startup_lines(self.slots, self.gpu_facts()), *missing]
 
     def unload_idle(self) -> list[str]:
         """Unload models idle past --keep-alive; returns the roles unloaded."""
