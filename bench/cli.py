@@ -49,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="Delegation suite: size of the document to summarise (default 20000; quick 500).",
     )
+    parser.add_argument(
+        "--sentences", type=int, default=None, help="Delegation suite: lines per note to translate (default 6)."
+    )
     return parser
 
 
@@ -69,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     config = config_from(args)
     if args.delegation:
-        return delegation_main(config, models_given=bool(args.models), document_tokens=args.document_tokens)
+        return delegation_main(config, models_given=bool(args.models), sizes=(args.document_tokens, args.sentences))
     results = anyio.run(runner.run, config)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     for path in report.write(results, config.out, stamp):
@@ -78,14 +81,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def delegation_main(config: Config, *, models_given: bool, document_tokens: int | None) -> int:
+def delegation_main(config: Config, *, models_given: bool, sizes: tuple[int | None, int | None]) -> int:
     """The delegation suite alone: Gemma unless --model or --quick says otherwise."""
     if not models_given and not config.quick:
         config = dataclasses.replace(config, models=["gemma"])
-    sizes = delegation.sizes_for(config.quick, document_tokens)
+    chosen = delegation.sizes_for(config.quick, *sizes)
     with tempfile.TemporaryFile("w+") as errlog:
         try:
-            results = anyio.run(delegation.run_suite, config, sizes, errlog)
+            results = anyio.run(delegation.run_suite, config, chosen, errlog)
         except BaseException:
             errlog.seek(0)
             print(f"[bench] server logs (tail):\n{errlog.read()[-4000:]}", file=sys.stderr)

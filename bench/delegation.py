@@ -111,9 +111,11 @@ def _greedy(prompt: str, max_tokens: int) -> dict[str, Any]:
     return {"prompt": prompt, "max_tokens": max_tokens, "temperature": 0, "seed": 1}
 
 
-def sizes_for(quick: bool, document_tokens: int | None) -> Sizes:
-    """The job sizes, with the document's size (and the context to hold it) as asked."""
+def sizes_for(quick: bool, document_tokens: int | None, sentences: int | None = None) -> Sizes:
+    """The job sizes, with the document's size (and the context to hold it) and the notes' length as asked."""
     sizes = QUICK if quick else FULL
+    if sentences is not None:
+        sizes = dataclasses.replace(sizes, sentences=sentences)
     if document_tokens is None:
         return sizes
     return dataclasses.replace(sizes, document_tokens=document_tokens, ctx=document_tokens + CTX_MARGIN)
@@ -143,6 +145,7 @@ async def _mode(
     """Every job in one mode on one fresh server (none shares a KV cache with the other mode), with its own ledger."""
     data_dir = corpus.root.parent / f"ledger-{mode}"
     extra = ["--data-dir", str(data_dir), "--allow-dir", str(corpus.root), "--max-tokens", str(sizes.ctx)]
+    extra += ["--timeout", "0"]  # a slow shared machine must not cut a job short
     args = serve_args(model.path, model.embed_path, dataclasses.replace(config, ctx=sizes.ctx), *extra)
     out = {}
     async with stdio_server(args, errlog) as client:
