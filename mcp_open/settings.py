@@ -79,10 +79,10 @@ class Settings(BaseSettings):
         900.0, ge=0, description="Seconds one tool call may run before it is stopped (0: no limit)."
     )
     price_input: float = Field(
-        3.0, ge=0, description="Reference frontier price, USD per million input tokens, for the savings account."
+        5.0, ge=0, description="Reference frontier price, USD per million input tokens, for the usage account."
     )
     price_output: float = Field(
-        15.0, ge=0, description="Reference frontier price, USD per million output tokens, for the savings account."
+        25.0, ge=0, description="Reference frontier price, USD per million output tokens, for the usage account."
     )
     transport: Transport = Field("stdio", description="stdio (for desktop clients) or http (streamable HTTP).")
     host: str = Field("127.0.0.1", description="HTTP bind address.")

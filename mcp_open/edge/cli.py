@@ -1,4 +1,4 @@
-"""Command line: `mcp-open serve`, `mcp-open models list|pull|info`, `mcp-open info`. Feeds Settings, nothing else."""
+"""Command line: `mcp-open serve`, `models list|pull|info`, `info`, `usage`. Feeds Settings, nothing else."""
 
 from __future__ import annotations
 
@@ -26,9 +26,11 @@ REPEATABLE = frozenset({"allow_dirs"})  # list settings whose flag may be given 
 METAVARS = {"gpu_layers": "N|auto|all", "tensor_split": "A,B,..", "kv_cache_type": "TYPE", "allow_dirs": "DIR"}
 
 
-def _add_settings_flags(parser: argparse.ArgumentParser) -> None:
+def _add_settings_flags(parser: argparse.ArgumentParser, only: Sequence[str] | None = None) -> None:
     """One flag per Settings field, help from its description; unset flags leave env and defaults alone."""
     for name, field in Settings.model_fields.items():
+        if only is not None and name not in only:
+            continue
         flags = [*SHORT_FLAGS.get(name, []), "--" + name.replace("_", "-")]
         value = field.get_default(call_default_factory=True)
         default = value if value not in (None, []) else "unset"
@@ -180,6 +182,22 @@ def _index(args: argparse.Namespace) -> int:
     return index_command.run(settings, args.paths)
 
 
+def _usage(args: argparse.Namespace) -> int:
+    from mcp_open.tasks.usage_report import usage_text
+
+    print(usage_text(_settings_from(args), since=args.since, by=args.by, as_json=args.json))
+    return 0
+
+
+def _add_usage(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    usage = commands.add_parser("usage", help="What delegating cost the agent and saved it, from the usage ledger.")
+    usage.add_argument("--since", metavar="WHEN", help="Only calls since then: 30m, 12h, 7d, 2w or a date.")
+    usage.add_argument("--by", choices=["tool", "model", "day"], help="One row per tool, model or UTC day.")
+    usage.add_argument("--json", action="store_true", help="Print JSON instead of a table.")
+    _add_settings_flags(usage, only=("data_dir", "price_input", "price_output"))
+    usage.set_defaults(run=_usage)
+
+
 def _doctor(args: argparse.Namespace) -> int:
     settings = _settings_from(args)
     _setup_logging(settings.verbose)
@@ -222,6 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--status", action="store_true", help="Show what is indexed, per embedding model.")
     _add_settings_flags(index)
     index.set_defaults(run=_index)
+    _add_usage(commands)
     doctor = commands.add_parser("doctor", help="Check Python, llama.cpp build, GPU, cache and configured models.")
     _add_settings_flags(doctor)
     doctor.set_defaults(run=_doctor)

@@ -20,7 +20,7 @@ from mcp_types import ListRootsResult
 from pydantic import Field
 
 from mcp_open import __version__
-from mcp_open.edge import tool_docs
+from mcp_open.edge import recording, tool_docs
 from mcp_open.edge.lifecycle import CallStopped, in_flight_of
 from mcp_open.edge.results import shape_results
 from mcp_open.edge.roots import root_paths, roots_for_files, roots_for_files_out, roots_for_search
@@ -145,6 +145,10 @@ def build_server(settings: Settings, service: Service | None = None) -> MCPServe
         return root_paths(declared) if settings.transport == "stdio" else []
 
     async def run_call(ctx: Context, work: Callable[[CallContext], Awaitable[T]]) -> T:
+        """Run one call, recorded in the usage ledger."""
+        return await recording.recorded(ctx, service.recorder, lambda: run_tool(ctx, work))
+
+    async def run_tool(ctx: Context, work: Callable[[CallContext], Awaitable[T]]) -> T:
         """Run one call with progress, the timeout and errors turned into tool errors."""
         call = CallContext()
         failure: BaseException | None = None

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mcp_open import __version__
-from mcp_open.engines.protocol import Completion, Embedded
+from mcp_open.engines.protocol import Completion, Embedded, Engine
 from mcp_open.errors import InvalidRequestError
 from mcp_open.models.gpu import GpuFacts
 from mcp_open.serving import environment, preflight
@@ -16,9 +16,10 @@ from mcp_open.serving.queueing import InflightGate
 from mcp_open.serving.remote_loading import describe_backend, remote_loader
 from mcp_open.serving.slots import LoadedModel, Loader, ModelSlot, default_loader
 from mcp_open.settings import Settings
+from mcp_open.store.ledger import ledger_at
 from mcp_open.tasks import generation, translation
 from mcp_open.tasks import search as searching
-from mcp_open.tasks.accounting import Ledger, Prices
+from mcp_open.tasks.account import Account, Prices
 from mcp_open.tasks.embedding import check_texts, embed_texts, query_text, rank, shape_vectors, to_lists
 from mcp_open.tasks.files import jobs, material
 from mcp_open.tasks.files.generating import generate_files
@@ -31,6 +32,7 @@ from mcp_open.tasks.languages import (
     supported_languages,
 )
 from mcp_open.tasks.limits import check_rank_size, has_content
+from mcp_open.tasks.recorder import Recorder
 from mcp_open.tasks.schemas import (
     EmbedResult,
     EmbedUsage,
@@ -47,6 +49,7 @@ from mcp_open.tasks.schemas import (
 from mcp_open.tasks.search_schemas import SearchMode, SearchResult
 
 RANK_SNIPPET_CHARS = 160
+RECORD_WAIT_SECONDS = 10.0  # the info resource waits at most this long for calls still being recorded
 UNDETECTED_NOTE = (
     "no language could be detected (no words, or too short to tell); passed through unchanged. "
     "Pass source_lang to translate it anyway."
@@ -74,7 +77,9 @@ class Service:
             )
         )
         self.embedder = self._slot("embedding", settings.embed_model, settings.embed_backend, "embed_model" in named)
-        self.ledger = Ledger(Prices(settings.price_input, settings.price_output))
+        prices = Prices(settings.price_input, settings.price_output)
+        self.account = Account(ledger_at(settings.data_path), prices, self._tokenizer_for)
+        self.recorder = Recorder(self.account)
         self.indexes = searching.Indexes(settings.data_path / "index")
         self._gpu_facts: GpuFacts | None = None
 
@@ -108,12 +113,9 @@ class Service:
         """Generate text from a prompt or chat turns, optionally over files (all at once or each)."""
         self._check_max_tokens(req.max_tokens)
         if req.files or req.output_path:
-            result = await generate_files(self.chat, req, call, self.sandbox(roots))
-            self.ledger.record("generate", result.usage.prompt_tokens, result.usage.completion_tokens)
-            return result
+            return await generate_files(self.chat, req, call, self.sandbox(roots))
         async with self.chat.use(call) as model:
             done = await call.run_in_thread(lambda: generation.generate(model.engine, req, call))
-        self.ledger.record("generate", done.usage.prompt_tokens, done.usage.completion_tokens)
         return GenerateResult(
             text=done.text,
             reasoning=done.reasoning,
@@ -144,7 +146,6 @@ class Service:
             outcome = await call.run_in_thread(lambda: self._translate_all(model, job, source, target, call, names))
         translations, completions, spent = outcome
         usage = generation.usage_of(completions, one_prompt=False)
-        self.ledger.record("translate", usage.prompt_tokens, usage.completion_tokens)
         if plan:
             outputs = [
                 jobs.Output(t.text, tokens, s.shown, t.detected_source_lang)
@@ -223,7 +224,6 @@ class Service:
             started = time.perf_counter()
             done = await call.run_in_thread(lambda: embed_texts(model.engine, texts, truncate, call))
         vectors = shape_vectors(done.vectors, normalize=normalize, dimensions=dimensions)
-        self.ledger.record("embed", done.prompt_tokens, 0)
         return EmbedResult(
             embeddings=to_lists(vectors),
             dimensions=int(vectors.shape[1]),
@@ -268,7 +268,6 @@ class Service:
             wrapped = query_text(query, instruction, model.engine.info.architecture)
             started = time.perf_counter()
             done = await call.run_in_thread(lambda: embed_texts(model.engine, [wrapped, *documents], True, call))
-        self.ledger.record("rank", done.prompt_tokens, 0)
         results = [_ranked(i, documents, passages, round(score, 6)) for i, score in rank(done.vectors, top_k)]
         return RankResult(results=results, usage=_embed_usage(done, len(documents) + 1, started), model=model.name)
 
@@ -297,7 +296,6 @@ class Service:
             outcome = await call.run_in_thread(
                 lambda: searching.search(self.indexes, model.engine, job, call.progress.update, call.should_stop)
             )
-        self.ledger.record("search", outcome.counts.tokens + outcome.query_tokens, 0)
         return searching.result_of(outcome, sandbox.shown, model.name, mode, time.perf_counter() - started)
 
     async def index(
@@ -326,7 +324,7 @@ class Service:
             **backends,
             "version": __version__,
             **preflight.report(self.slots, self.gpu_facts()),
-            "savings": self.ledger.report(),
+            "savings": self._usage_totals(),
             "limits": {
                 "max_tokens": self.settings.max_tokens,
                 "max_queue": self.settings.max_queue,
@@ -335,6 +333,18 @@ class Service:
                 "keep_alive_minutes": self.settings.keep_alive,
             },
         }
+
+    def _usage_totals(self) -> dict[str, object]:
+        """The ledger's totals, once the calls still being recorded are in."""
+        self.recorder.flush(timeout=RECORD_WAIT_SECONDS)
+        return self.account.summary()
+
+    def _tokenizer_for(self, model_name: str) -> Engine | None:
+        """The loaded engine serving a model name (it counts the agent's side of that model's calls)."""
+        for slot in self.slots:
+            if slot.model is not None and slot.model.name == model_name:
+                return slot.model.engine
+        return None
 
     def gpu_facts(self) -> GpuFacts:
         """The build and GPUs, read once (they do not change while serving)."""
@@ -350,13 +360,14 @@ class Service:
 
     def unload_idle(self) -> list[str]:
         """Unload models idle past --keep-alive; returns the roles unloaded."""
-        if self.settings.keep_alive is None:
+        if self.settings.keep_alive is None or self.recorder.busy:  # a tokenizer may be counting a call
             return []
         idle = self.settings.keep_alive * 60
         return [slot.role for slot in self.slots if slot.unload_if_idle(idle)]
 
     def close(self) -> None:
-        """Free every loaded model."""
+        """Record the calls still queued (with their models' tokenizers), then free every model."""
+        self.recorder.close()
         for slot in self.slots:
             slot.unload()
         self.indexes.close()
