@@ -12,6 +12,7 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel
 
+from mcp_open.edge.results import compact
 from mcp_open.tasks.account import FinishedCall
 from mcp_open.tasks.recorder import Recorder
 
@@ -43,8 +44,10 @@ def _request(ctx: Context) -> tuple[str, str]:
 
 
 def _finished(tool: str, arguments: str, result: object, started: float) -> FinishedCall:
-    """A successful call; its text is the JSON the SDK sends as the result's text content."""
-    text = result.model_dump_json(indent=2) if isinstance(result, BaseModel) else json.dumps(result, default=str)
+    """A successful call; what the agent reads is the result as compact JSON (the text block the client gets,
+    with embed's vectors counted in, since an agent that asked for vectors reads them from structuredContent)."""
+    data = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
+    text = compact(data) if isinstance(data, dict) else json.dumps(data, default=str)
     usage = getattr(result, "usage", None)
     return FinishedCall(
         tool=tool,
