@@ -81,8 +81,13 @@ class GenerateResult(BaseModel):
     finish_reason: FinishReason = Field(description="stop: the model finished or hit a stop string; length: budget.")
     usage: Usage
     model: str = Field(description="The model that answered.")
-    files: list[FileAnswer] | None = Field(default=None, description="each=true: one answer per file, in path order.")
-    written: list[WrittenFile] | None = Field(default=None, description="With output_path: receipts of files written.")
+    files: list[FileAnswer] | None = Field(
+        default=None, description="each=true without output_path: one answer per file, in path order."
+    )
+    written: list[WrittenFile] | None = Field(
+        default=None, description="With output_path: receipts (with previews) of the first files written."
+    )
+    more_written: list[str] | None = Field(default=None, description="Paths of the other files written, in order.")
 
 
 class TranslateRequest(BaseModel):
@@ -114,7 +119,10 @@ class TranslateResult(BaseModel):
     target_lang: str = Field(description="The normalised target language code.")
     usage: Usage
     model: str
-    written: list[WrittenFile] | None = Field(default=None, description="With output_path: receipts of files written.")
+    written: list[WrittenFile] | None = Field(
+        default=None, description="With output_path: receipts (with previews) of the first files written."
+    )
+    more_written: list[str] | None = Field(default=None, description="Paths of the other files written, in order.")
 
 
 class EmbedUsage(BaseModel):

@@ -154,8 +154,14 @@ class Service:
             written = await call.run_in_thread(
                 lambda: jobs.write_outputs(box, plan, outputs, call, overwrite=req.overwrite)
             )
+            shown, more = jobs.condensed(written)
             return TranslateResult(
-                translations=[], target_lang=target.code, usage=usage, model=model.name, written=written
+                translations=[],
+                target_lang=target.code,
+                usage=usage,
+                model=model.name,
+                written=shown,
+                more_written=more,
             )
         for done, name in zip(translations, names or [], strict=False):
             done.path = name

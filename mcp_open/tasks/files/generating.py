@@ -29,14 +29,16 @@ async def generate_files(slot: ModelSlot, req: GenerateRequest, call: CallContex
         done, written = await call.run_in_thread(lambda: _generate_and_write(model, req, sources, plan, box, call))
     usage = jobs.summed([g.usage for g in done])
     one = done[0] if not req.each else None
+    shown, more = jobs.condensed(written)
     return GenerateResult(
         text=one.text if one and not written else "",
         reasoning=one.reasoning if one and not written else None,
         finish_reason="length" if any(g.finish_reason == "length" for g in done) else "stop",
         usage=usage,
         model=model.name,
-        files=jobs.answers(sources, done, written=bool(written)) if req.each else None,
-        written=written or None,
+        files=jobs.answers(sources, done, written=False) if req.each and not written else None,
+        written=shown,
+        more_written=more,
     )
 
 

@@ -16,6 +16,8 @@ from mcp_open.tasks.files.sandbox import Sandbox
 from mcp_open.tasks.files.writing import StagedWrites
 from mcp_open.tasks.schemas import FileAnswer, GenerateRequest, Usage, WrittenFile
 
+# Receipts with previews for this many written files; the others are listed by path only.
+RECEIPTS_IN_FULL = 3
 WAYS_OUT = (
     "pass each=true to run the instruction once per file, pass fewer files, or restart the server with a larger --ctx"
 )
@@ -120,6 +122,14 @@ def plan_outputs(
     if not many and folder_given and not suffix:
         raise FileAccessError(f"'{spec}' is a folder, but this call writes one result; name the file to write")
     return targets(sandbox, spec, output_names(sources, suffix), folder=many or folder_given, overwrite=overwrite)
+
+
+def condensed(written: list[WrittenFile]) -> tuple[list[WrittenFile] | None, list[str] | None]:
+    """Full receipts for the first few files, paths only for the rest: the agent pays to read every one."""
+    if not written:
+        return None, None
+    rest = [w.path for w in written[RECEIPTS_IN_FULL:]]
+    return written[:RECEIPTS_IN_FULL], rest or None
 
 
 def write_outputs(
