@@ -8,7 +8,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import anyio
 from mcp.server import MCPServer
@@ -142,6 +142,13 @@ def build_server(settings: Settings, service: Service | None = None) -> MCPServe
         seed: Annotated[int | None, Field(ge=0, le=2**32 - 2, description="Fix for repeatable sampling.")] = None,
         stop: Annotated[list[str] | None, Field(max_length=16, description="Stop before any of these.")] = None,
         thinking: Annotated[bool, Field(description="Let Qwen3 reason before answering.")] = False,
+        json_schema: Annotated[
+            dict[str, Any] | None,
+            Field(description="Answer as JSON matching this JSON Schema (enforced while decoding); see `data`."),
+        ] = None,
+        choices: Annotated[
+            list[str] | None, Field(description="The answer is exactly one of these strings; see `data`.")
+        ] = None,
     ) -> GenerateResult:
         """Generate text."""
         req = GenerateRequest(
@@ -157,6 +164,8 @@ def build_server(settings: Settings, service: Service | None = None) -> MCPServe
             seed=seed,
             stop=stop or [],
             thinking=thinking,
+            json_schema=json_schema,
+            choices=choices,
         )
         return await run_call(ctx, lambda call: service.generate(req, call))
 

@@ -16,7 +16,8 @@ GENERATE = (
     "with role system/user/assistant), optionally a `system` prompt. Good for drafting, rewriting, "
     "summarising, classification and extraction that do not need a frontier model. `thinking` (Qwen3) lets "
     "the model reason first; the reasoning comes back in `reasoning`, the answer in `text`. `max_tokens` "
-    "bounds the output; usage reports tokens and speed."
+    "bounds the output; usage reports tokens and speed. For extraction and classification pass `json_schema` "
+    "(the answer is JSON that matches it, parsed into `data`) or `choices` (the answer is exactly one of them)."
 )
 TRANSLATE = (
     "Translate text with the local model. `text` is a string or a list of strings (one translation each, in "

@@ -14,7 +14,7 @@ import time
 from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mcp_open.engines.constraints import Guide, Guides, Vocabulary
 from mcp_open.engines.protocol import (
@@ -584,7 +584,7 @@ class LlamaEngine:
         self._llama.close()
 
 
-def _sampler_args(sampling: Sampling) -> dict[str, float]:
+def _sampler_args(sampling: Sampling) -> dict[str, Any]:
     """llama-cpp-python's sampler arguments for our settings."""
     return {
         "top_k": sampling.top_k,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, WithJsonSchema
 
@@ -33,6 +33,8 @@ class GenerateRequest(BaseModel):
     seed: int | None = None
     stop: list[str] = Field(default_factory=list)
     thinking: bool = False
+    json_schema: dict[str, Any] | None = None
+    choices: list[str] | None = None
 
 
 class Usage(BaseModel):
@@ -51,6 +53,7 @@ class GenerateResult(BaseModel):
     """What generate returns."""
 
     text: str = Field(description="The answer (reasoning excluded).")
+    data: Any = Field(None, description="With json_schema or choices: the answer parsed and validated.")
     reasoning: str | None = Field(None, description="The model's thinking, when thinking was on.")
     finish_reason: FinishReason = Field(description="stop: the model finished or hit a stop string; length: budget.")
     usage: Usage

@@ -11,7 +11,7 @@ from mcp_open.serving import environment
 from mcp_open.serving.calls import CallContext
 from mcp_open.serving.slots import LoadedModel, Loader, ModelSlot, default_loader
 from mcp_open.settings import Settings
-from mcp_open.tasks import generation, translation
+from mcp_open.tasks import generation, structured, translation
 from mcp_open.tasks.accounting import Ledger, Prices
 from mcp_open.tasks.embedding import check_texts, embed_texts, query_text, rank, shape_vectors, to_lists
 from mcp_open.tasks.languages import Language, detect_language, normalize_source, normalize_target, supported_languages
@@ -56,11 +56,16 @@ class Service:
     async def generate(self, req: GenerateRequest, call: CallContext) -> GenerateResult:
         """Generate text from a prompt or chat turns."""
         self._check_max_tokens(req.max_tokens)
+        shape = structured.for_request(req)
         async with self.chat.use(call) as model:
-            done = await call.run_in_thread(lambda: generation.generate(model.engine, req, call))
+            if shape is not None:
+                structured.require_support(model.engine.info)
+            done = await call.run_in_thread(lambda: generation.generate(model.engine, req, call, shape))
         self.ledger.record("generate", done.usage.prompt_tokens, done.usage.completion_tokens)
+        data = structured.parse(shape, done.text, done.finish_reason, req.max_tokens) if shape else None
         return GenerateResult(
             text=done.text,
+            data=data,
             reasoning=done.reasoning,
             finish_reason=done.finish_reason,
             usage=done.usage,
