@@ -448,7 +448,7 @@ class LlamaEngine:
         pieces, special, ends = [], set(), [int(self._llama.token_eos())]
         for token in range(lib.llama_vocab_n_tokens(vocab)):
             piece = self._piece(token, special=True)
-            attr = lib.llama_token_get_attr(vocab, token)
+            attr = lib.llama_vocab_get_attr(vocab, token)
             user_control = attr & lib.LLAMA_TOKEN_ATTR_USER_DEFINED and piece[:1] == b"<" and piece[-1:] == b">"
             if attr & lib.LLAMA_TOKEN_ATTR_CONTROL or user_control:
                 special.add(token)
