@@ -21,6 +21,10 @@ class InvalidRequestError(McpOpenError):
     """A tool call's arguments are well-typed but cannot be served (too long, unknown code, ...)."""
 
 
+class FileAccessError(InvalidRequestError):
+    """A file argument cannot be read or written: outside the allowed folders, missing, binary, too big, ..."""
+
+
 class BusyError(McpOpenError):
     """The waiting line for a model is full."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -66,6 +67,22 @@ class Settings(BaseSettings):
     data_dir: Path | None = Field(
         None, description="Where the usage ledger and search indexes live (default: the user data directory)."
     )
+    allow_dirs: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list,
+        description="Folder the file tools may read and write (repeatable; env: comma or os.pathsep separated).",
+    )
+    max_file_mb: float = Field(20.0, gt=0, le=100_000, description="Largest file the file tools read, in MB.")
+    max_files: int = Field(1000, ge=1, le=1_000_000, description="Most files one glob or folder may match.")
+
+    @field_validator("allow_dirs", mode="before")
+    @classmethod
+    def _split_allow_dirs(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [value]
+        if isinstance(value, list | tuple):
+            parts = [p for item in value for p in str(item).replace(os.pathsep, ",").split(",")]
+            return [p.strip() for p in parts if p.strip()]
+        return value
 
     @field_validator("gpu_layers", mode="before")
     @classmethod

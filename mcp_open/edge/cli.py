@@ -18,17 +18,21 @@ from mcp_open.settings import Settings
 
 log = logging.getLogger("mcp_open")
 
-SHORT_FLAGS = {"verbose": ["-v"]}
-METAVARS = {"gpu_layers": "N|auto|all", "tensor_split": "A,B,..", "kv_cache_type": "TYPE"}
+SHORT_FLAGS = {"verbose": ["-v"], "allow_dirs": ["--allow-dir"]}
+REPEATABLE = frozenset({"allow_dirs"})  # list settings whose flag may be given several times
+METAVARS = {"gpu_layers": "N|auto|all", "tensor_split": "A,B,..", "kv_cache_type": "TYPE", "allow_dirs": "DIR"}
 
 
 def _add_settings_flags(parser: argparse.ArgumentParser) -> None:
     """One flag per Settings field, help from its description; unset flags leave env and defaults alone."""
     for name, field in Settings.model_fields.items():
         flags = [*SHORT_FLAGS.get(name, []), "--" + name.replace("_", "-")]
-        default = field.default if field.default is not None else "unset"
+        value = field.get_default(call_default_factory=True)
+        default = value if value not in (None, []) else "unset"
         helptext = f"{field.description} [env MCP_OPEN_{name.upper()}; default {default}]"
-        if field.annotation is bool:
+        if name in REPEATABLE:
+            parser.add_argument(*flags, dest=name, action="append", default=None, metavar=METAVARS[name], help=helptext)
+        elif field.annotation is bool:
             parser.add_argument(*flags, dest=name, action=argparse.BooleanOptionalAction, default=None, help=helptext)
         else:
             parser.add_argument(*flags, dest=name, default=None, metavar=METAVARS.get(name, "VALUE"), help=helptext)

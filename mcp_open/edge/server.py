@@ -12,13 +12,15 @@ from typing import Annotated, Any, TypeVar
 
 import anyio
 from mcp.server import MCPServer
-from mcp.server.mcpserver import Context
+from mcp.server.mcpserver import Context, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import ListRootsResult
 from pydantic import Field
 
 from mcp_open import __version__
 from mcp_open.edge import tool_docs
 from mcp_open.edge.httpauth import auth_options
+from mcp_open.edge.roots import root_paths, roots_for_files, roots_for_files_out
 from mcp_open.engines.protocol import Cancelled
 from mcp_open.errors import McpOpenError
 from mcp_open.serving.calls import CallContext, ProgressState
@@ -38,6 +40,21 @@ from mcp_open.tasks.service import Service
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+# File arguments, the same on every tool that takes them.
+FilesArg = Annotated[
+    list[str] | None,
+    Field(
+        description="Paths (absolute or relative to an allowed folder), file:// URIs or globs (docs/**/*.md).",
+        max_length=1000,
+    ),
+]
+OutputArg = Annotated[
+    str | None, Field(description="Write the result here instead of returning it: a file, or a folder for many.")
+]
+OverwriteArg = Annotated[bool, Field(description="Replace existing files at output_path (otherwise refused).")]
+RootsOut = Annotated[ListRootsResult | None, Resolve(roots_for_files_out)]
+RootsIn = Annotated[ListRootsResult | None, Resolve(roots_for_files)]
 
 PROGRESS_TICK_SECONDS = 0.1  # at most ten notifications a second
 HEARTBEAT_SECONDS = 0.5  # at least one a second (with margin), so timeouts that reset on progress never fire
@@ -123,9 +140,10 @@ def build_server(settings: Settings, service: Service | None = None) -> MCPServe
         assert result is not None
         return result
 
-    @mcp.tool(name="generate", description=tool_docs.GENERATE, annotations=tool_docs.READ_ONLY)
+    @mcp.tool(name="generate", description=tool_docs.GENERATE, annotations=tool_docs.WRITES_FILES)
     async def generate(
         ctx: Context,
+        client_roots: RootsOut,
         prompt: Annotated[str | None, Field(description="The user's request. Give this or `messages`.")] = None,
         messages: Annotated[
             list[ChatMessage] | None, Field(description="Chat turns, oldest first. Give this or `prompt`.")
@@ -149,6 +167,10 @@ def build_server(settings: Settings, service: Service | None = None) -> MCPServe
         choices: Annotated[
             list[str] | None, Field(description="The answer is exactly one of these strings; see `data`.")
         ] = None,
+        files: FilesArg = None,
+        each: Annotated[bool, Field(description="Run the instruction once per file; one result per file.")] = False,
+        output_path: OutputArg = None,
+        overwrite: OverwriteArg = False,
     ) -> GenerateResult:
         """Generate text."""
         req = GenerateRequest(
@@ -166,57 +188,88 @@ def build_server(settings: Settings, service: Service | None = None) -> MCPServe
             thinking=thinking,
             json_schema=json_schema,
             choices=choices,
+            files=files or [],
+            each=each,
+            output_path=output_path,
+            overwrite=overwrite,
         )
-        return await run_call(ctx, lambda call: service.generate(req, call))
+        roots = root_paths(client_roots)
+        return await run_call(ctx, lambda call: service.generate(req, call, roots))
 
-    @mcp.tool(name="translate", description=tool_docs.TRANSLATE, annotations=tool_docs.READ_ONLY_IDEMPOTENT)
+    @mcp.tool(name="translate", description=tool_docs.TRANSLATE, annotations=tool_docs.WRITES_FILES_IDEMPOTENT)
     async def translate(
         ctx: Context,
-        text: Annotated[str | list[str], Field(description="A text, or a list of texts translated one by one.")],
+        client_roots: RootsOut,
         target_lang: Annotated[str, Field(description="Target language code, e.g. de, fr, ja, pt-BR, en-GB.")],
+        text: Annotated[
+            str | list[str] | None, Field(description="A text, or a list of texts translated one by one.")
+        ] = None,
         source_lang: Annotated[str | None, Field(description="Source language code; detected if omitted.")] = None,
         context: Annotated[str | None, Field(description="Background that helps; it is not translated.")] = None,
         formality: Annotated[Formality, Field(description="Register of the translation.")] = "default",
+        files: FilesArg = None,
+        output_path: OutputArg = None,
+        overwrite: OverwriteArg = False,
     ) -> TranslateResult:
-        """Translate text."""
+        """Translate text or files."""
         req = TranslateRequest(
-            texts=[text] if isinstance(text, str) else text,
+            texts=[text] if isinstance(text, str) else text or [],
             target_lang=target_lang,
             source_lang=source_lang,
             context=context,
             formality=formality,
+            files=files or [],
+            output_path=output_path,
+            overwrite=overwrite,
         )
-        return await run_call(ctx, lambda call: service.translate(req, call))
+        roots = root_paths(client_roots)
+        return await run_call(ctx, lambda call: service.translate(req, call, roots))
 
     @mcp.tool(name="embed", description=tool_docs.EMBED, annotations=tool_docs.READ_ONLY_IDEMPOTENT)
     async def embed(
         ctx: Context,
-        texts: Annotated[str | list[str], Field(description="A text or a list of texts.")],
+        client_roots: RootsIn,
+        texts: Annotated[str | list[str] | None, Field(description="A text or a list of texts.")] = None,
         normalize: Annotated[bool, Field(description="Scale vectors to unit length.")] = True,
         dimensions: Annotated[int | None, Field(ge=1, description="Keep only the first N components.")] = None,
         truncate: Annotated[bool, Field(description="Cut over-long texts instead of failing.")] = False,
+        files: FilesArg = None,
     ) -> EmbedResult:
-        """Embed texts."""
-        items = [texts] if isinstance(texts, str) else texts
+        """Embed texts or whole files."""
+        items = [texts] if isinstance(texts, str) else texts or []
+        roots = root_paths(client_roots)
         return await run_call(
             ctx,
-            lambda call: service.embed(items, normalize=normalize, dimensions=dimensions, truncate=truncate, call=call),
+            lambda call: service.embed(
+                items,
+                normalize=normalize,
+                dimensions=dimensions,
+                truncate=truncate,
+                call=call,
+                files=files or [],
+                roots=roots,
+            ),
         )
 
     @mcp.tool(name="rank", description=tool_docs.RANK, annotations=tool_docs.READ_ONLY_IDEMPOTENT)
     async def rank(
         ctx: Context,
+        client_roots: RootsIn,
         query: Annotated[str, Field(description="What you are looking for.")],
-        documents: Annotated[list[str], Field(description="Candidate texts to rank.")],
+        documents: Annotated[list[str] | None, Field(description="Candidate texts to rank.")] = None,
         top_k: Annotated[int, Field(ge=1, le=10_000, description="How many of the best to return.")] = 5,
         instruction: Annotated[
             str | None, Field(description="Task for instruction-aware embedders (Qwen3-Embedding).")
         ] = None,
+        files: FilesArg = None,
     ) -> RankResult:
-        """Rank documents against a query."""
+        """Rank documents, or the passages of files, against a query."""
+        roots = root_paths(client_roots)
         return await run_call(
             ctx,
-            lambda call: service.rank(query, documents, top_k=top_k, instruction=instruction, call=call),
+            lambda call: service.rank(
+                query, documents or [], top_k=top_k, instruction=instruction, call=call, files=files or [], roots=roots
+            ),
         )
 
     @mcp.tool(name="languages", description=tool_docs.LANGUAGES, annotations=tool_docs.READ_ONLY_IDEMPOTENT)

@@ -35,6 +35,10 @@ class GenerateRequest(BaseModel):
     thinking: bool = False
     json_schema: dict[str, Any] | None = None
     choices: list[str] | None = None
+    files: list[str] = Field(default_factory=list)
+    each: bool = False
+    output_path: str | None = None
+    overwrite: bool = False
 
 
 class Usage(BaseModel):
@@ -49,15 +53,39 @@ class Usage(BaseModel):
     tokens_per_second: float = Field(description="Decoding speed: tokens per second after the first token.")
 
 
+class WrittenFile(BaseModel):
+    """A receipt for one file written instead of returned."""
+
+    path: str = Field(description="Where it was written (relative to its allowed folder when unambiguous).")
+    source: str | None = Field(default=None, description="The input file it was made from.")
+    bytes: int = Field(description="Size written, UTF-8.")
+    tokens: int = Field(description="Tokens the model generated for it.")
+    preview: str = Field(description="Its first few lines.")
+    source_lang: str | None = Field(default=None, description="Translations: the source language used.")
+
+
+class FileAnswer(BaseModel):
+    """One file's answer when generate runs once per file (each=true)."""
+
+    path: str = Field(description="The input file.")
+    text: str | None = Field(description="The answer; null when written to disk (see written).")
+    data: Any = Field(default=None, description="With json_schema or choices: this file's answer, validated.")
+    reasoning: str | None = None
+    finish_reason: FinishReason
+    usage: Usage
+
+
 class GenerateResult(BaseModel):
     """What generate returns."""
 
-    text: str = Field(description="The answer (reasoning excluded).")
-    data: Any = Field(None, description="With json_schema or choices: the answer parsed and validated.")
-    reasoning: str | None = Field(None, description="The model's thinking, when thinking was on.")
+    text: str = Field(description="The answer (reasoning excluded); empty when per file (files) or written.")
+    data: Any = Field(default=None, description="With json_schema or choices: the answer parsed and validated.")
+    reasoning: str | None = Field(default=None, description="The model's thinking, when thinking was on.")
     finish_reason: FinishReason = Field(description="stop: the model finished or hit a stop string; length: budget.")
     usage: Usage
     model: str = Field(description="The model that answered.")
+    files: list[FileAnswer] | None = Field(default=None, description="each=true: one answer per file, in path order.")
+    written: list[WrittenFile] | None = Field(default=None, description="With output_path: receipts of files written.")
 
 
 class TranslateRequest(BaseModel):
@@ -68,6 +96,9 @@ class TranslateRequest(BaseModel):
     source_lang: str | None = None
     context: str | None = None
     formality: Formality = "default"
+    files: list[str] = Field(default_factory=list)
+    output_path: str | None = None
+    overwrite: bool = False
 
 
 class Translation(BaseModel):
@@ -75,15 +106,17 @@ class Translation(BaseModel):
 
     text: str = Field(description="The translation, formatting kept.")
     detected_source_lang: str | None = Field(description="The source language used (given or detected).")
+    path: str | None = Field(default=None, description="The file translated, when files were given.")
 
 
 class TranslateResult(BaseModel):
     """What translate returns."""
 
-    translations: list[Translation] = Field(description="One per input text, in order.")
+    translations: list[Translation] = Field(description="One per input text or file, in order; none when written.")
     target_lang: str = Field(description="The normalised target language code.")
     usage: Usage
     model: str
+    written: list[WrittenFile] | None = Field(default=None, description="With output_path: receipts of files written.")
 
 
 class EmbedUsage(BaseModel):
@@ -107,6 +140,7 @@ class EmbedResult(BaseModel):
     truncated: list[int] = Field(description="Indexes of texts cut to fit the context (truncate=true).")
     usage: EmbedUsage
     model: str
+    paths: list[str] | None = Field(default=None, description="With files: the file of each vector, in order.")
 
 
 class RankedDocument(BaseModel):
@@ -115,6 +149,9 @@ class RankedDocument(BaseModel):
     index: int = Field(description="Position of the document in the input list.")
     score: float = Field(description="Cosine similarity to the query, -1 to 1.")
     text: str = Field(description="The document's start, for orientation.")
+    path: str | None = Field(default=None, description="With files: the file the passage comes from.")
+    line: int | None = Field(default=None, description="With files: the passage's first line (1-based).")
+    page: int | None = Field(default=None, description="With PDF files: the page the passage starts on.")
 
 
 class RankResult(BaseModel):

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 from mcp_open import __version__
 from mcp_open.engines.protocol import Completion, Embedded
@@ -14,6 +17,8 @@ from mcp_open.settings import Settings
 from mcp_open.tasks import generation, structured, translation
 from mcp_open.tasks.accounting import Ledger, Prices
 from mcp_open.tasks.embedding import check_texts, embed_texts, query_text, rank, shape_vectors, to_lists
+from mcp_open.tasks.files import jobs, material
+from mcp_open.tasks.files.sandbox import Sandbox
 from mcp_open.tasks.languages import Language, detect_language, normalize_source, normalize_target, supported_languages
 from mcp_open.tasks.schemas import (
     EmbedResult,
@@ -27,6 +32,7 @@ from mcp_open.tasks.schemas import (
     TranslateRequest,
     TranslateResult,
     Translation,
+    WrittenFile,
 )
 
 RANK_SNIPPET_CHARS = 160
@@ -53,10 +59,21 @@ class Service:
         unique = {id(s): s for s in (self.chat, self.translator, self.embedder)}
         return list(unique.values())
 
-    async def generate(self, req: GenerateRequest, call: CallContext) -> GenerateResult:
-        """Generate text from a prompt or chat turns."""
+    def sandbox(self, client_roots: Sequence[Path] = ()) -> Sandbox:
+        """The folders this call may read and write: --allow-dir plus the roots the client declared."""
+        mb = 1_000_000
+        return Sandbox(
+            [*self.settings.allow_dirs, *client_roots],
+            max_file_bytes=int(self.settings.max_file_mb * mb),
+            max_matches=self.settings.max_files,
+        )
+
+    async def generate(self, req: GenerateRequest, call: CallContext, roots: Sequence[Path] = ()) -> GenerateResult:
+        """Generate text from a prompt or chat turns, optionally over files (all at once or each)."""
         self._check_max_tokens(req.max_tokens)
         shape = structured.for_request(req)
+        if req.files or req.output_path:
+            return await self._generate_files(req, call, self.sandbox(roots), shape)
         async with self.chat.use(call) as model:
             if shape is not None:
                 structured.require_support(model.engine.info)
@@ -72,44 +89,164 @@ class Service:
             model=model.name,
         )
 
-    async def translate(self, req: TranslateRequest, call: CallContext) -> TranslateResult:
-        """Translate each text into the target language, keeping formatting."""
+    async def _generate_files(
+        self, req: GenerateRequest, call: CallContext, box: Sandbox, shape: structured.Structured | None
+    ) -> GenerateResult:
+        """Generate over files; with output_path, write the results (JSON Lines for each + schema) as receipts."""
+        sources = await call.run_in_thread(lambda: material.load(box, req.files)) if req.files else []
+        if req.each and not sources:
+            raise InvalidRequestError("each=true needs 'files': the instruction runs once per file")
+        plan: list[Path] = []
+        if req.output_path:
+            spec = req.output_path
+            many = req.each and len(sources) > 1 and shape is None
+            plan = await call.run_in_thread(
+                lambda: jobs.plan_outputs(box, spec, sources, many=many, suffix="", overwrite=req.overwrite)
+            )
+        async with self.chat.use(call) as model:
+            if shape is not None:
+                structured.require_support(model.engine.info)
+            done, datas, written = await call.run_in_thread(
+                lambda: self._generate_and_write(model, req, sources, plan, box, call, shape)
+            )
+        usage = jobs.summed([g.usage for g in done])
+        self.ledger.record("generate", usage.prompt_tokens, usage.completion_tokens)
+        one = done[0] if not req.each else None
+        answers = jobs.answers(sources, done, written=bool(written)) if req.each else None
+        for answer, value in zip(answers or [], datas, strict=False):
+            answer.data = None if written else value
+        return GenerateResult(
+            text=one.text if one and not written else "",
+            data=datas[0] if one and datas and not written else None,
+            reasoning=one.reasoning if one and not written else None,
+            finish_reason="length" if any(g.finish_reason == "length" for g in done) else "stop",
+            usage=usage,
+            model=model.name,
+            files=answers,
+            written=written or None,
+        )
+
+    def _generate_and_write(
+        self,
+        model: LoadedModel,
+        req: GenerateRequest,
+        sources: list[material.Source],
+        plan: list[Path],
+        box: Sandbox,
+        call: CallContext,
+        shape: structured.Structured | None,
+    ) -> tuple[list[generation.Generated], list[Any], list[WrittenFile]]:
+        """The generations, their validated values (with a schema or choices), then the files written (blocking)."""
+        if req.each:
+            done = jobs.generate_each(model.engine, req, sources, call, shape)
+        else:
+            done = [jobs.generate_over(model.engine, req, sources, call, shape)]
+        names = [s.shown for s in sources] if req.each else [None]
+        datas = structured.parse_all(shape, done, names, req.max_tokens) if shape else []
+        if not plan:
+            return done, datas, []
+        if shape is not None and req.each:
+            lines = structured.json_lines(names, datas)
+            outputs = [jobs.Output(lines, sum(g.usage.completion_tokens for g in done), None)]
+        else:
+            named = sources if req.each else [None] * len(done)
+            outputs = [
+                jobs.Output(g.text, g.usage.completion_tokens, s.shown if s else None)
+                for path, g, s in zip(plan, done, named, strict=True)
+            ]
+        return done, datas, jobs.write_outputs(box, plan, outputs, call, overwrite=req.overwrite)
+
+    async def translate(self, req: TranslateRequest, call: CallContext, roots: Sequence[Path] = ()) -> TranslateResult:
+        """Translate each text (or whole file) into the target language, keeping formatting."""
         target = normalize_target(req.target_lang)
         source = normalize_source(req.source_lang) if req.source_lang else None
-        if not req.texts:
+        box = self.sandbox(roots)
+        sources = await self._translation_sources(req, box, call)
+        texts = [s.doc.text for s in sources] if sources else req.texts
+        if not texts:
             raise InvalidRequestError("'text' is empty; pass a string or a non-empty list of strings")
+        plan: list[Path] = []
+        if req.output_path:
+            spec = req.output_path
+            plan = await call.run_in_thread(
+                lambda: jobs.plan_outputs(
+                    box, spec, sources, many=len(sources) > 1, suffix=target.code, overwrite=req.overwrite
+                )
+            )
+        names = [s.shown for s in sources] or None
+        job = req.model_copy(update={"texts": texts})
         async with self.translator.use(call) as model:
-            outcome = await call.run_in_thread(lambda: self._translate_all(model, req, source, target, call))
-        translations, completions = outcome
+            outcome = await call.run_in_thread(lambda: self._translate_all(model, job, source, target, call, names))
+        translations, completions, spent = outcome
         usage = generation.usage_of(completions, one_prompt=False)
         self.ledger.record("translate", usage.prompt_tokens, usage.completion_tokens)
+        if plan:
+            outputs = [
+                jobs.Output(t.text, tokens, s.shown, t.detected_source_lang)
+                for path, s, t, tokens in zip(plan, sources, translations, spent, strict=True)
+            ]
+            written = await call.run_in_thread(
+                lambda: jobs.write_outputs(box, plan, outputs, call, overwrite=req.overwrite)
+            )
+            return TranslateResult(
+                translations=[], target_lang=target.code, usage=usage, model=model.name, written=written
+            )
+        for done, name in zip(translations, names or [], strict=False):
+            done.path = name
         return TranslateResult(translations=translations, target_lang=target.code, usage=usage, model=model.name)
 
+    async def _translation_sources(
+        self, req: TranslateRequest, box: Sandbox, call: CallContext
+    ) -> list[material.Source]:
+        """The files to translate, checked: exactly one of text and files."""
+        if bool(req.files) == bool(req.texts):
+            raise InvalidRequestError("pass either 'text' (strings) or 'files' (paths or globs), not both or neither")
+        if req.output_path and not req.files:
+            raise InvalidRequestError("output_path needs 'files': translations of files are written beside names")
+        return await call.run_in_thread(lambda: material.load(box, req.files)) if req.files else []
+
     def _translate_all(
-        self, model: LoadedModel, req: TranslateRequest, source: Language | None, target: Language, call: CallContext
-    ) -> tuple[list[Translation], list[Completion]]:
-        """Translate every text (blocking)."""
+        self,
+        model: LoadedModel,
+        req: TranslateRequest,
+        source: Language | None,
+        target: Language,
+        call: CallContext,
+        names: list[str] | None = None,
+    ) -> tuple[list[Translation], list[Completion], list[int]]:
+        """Translate every text (blocking); also returns the tokens generated for each."""
         results: list[Translation] = []
+        spent: list[int] = []
         tally = translation.TokenTally(call, translation.budget_of(model.engine, req.texts, self.settings.max_tokens))
         for index, text in enumerate(req.texts):
             src = source or detect_language(text)
             if src is None:
-                raise InvalidRequestError(
-                    f"could not detect the language of text[{index}]; pass source_lang (e.g. 'en')"
-                )
-            out = text
+                what = f"'{names[index]}'" if names else f"text[{index}]"
+                raise InvalidRequestError(f"could not detect the language of {what}; pass source_lang (e.g. 'en')")
+            out, before = text, tally.done
             if src.base != target.base and text.strip():
                 job = translation.Job(src, target, req.context, req.formality, self.settings.max_tokens)
-                out = translation.translate_text(
-                    model.engine, text, job, call, tally, f"text {index + 1}/{len(req.texts)}"
-                )
+                label = f"{'file' if names else 'text'} {index + 1}/{len(req.texts)}"
+                label += f" {names[index]}" if names else ""
+                out = translation.translate_text(model.engine, text, job, call, tally, label)
             results.append(Translation(text=out, detected_source_lang=src.code))
-        return results, tally.completions
+            spent.append(tally.done - before)
+        return results, tally.completions, spent
 
     async def embed(
-        self, texts: list[str], *, normalize: bool, dimensions: int | None, truncate: bool, call: CallContext
+        self,
+        texts: list[str],
+        *,
+        normalize: bool,
+        dimensions: int | None,
+        truncate: bool,
+        call: CallContext,
+        files: Sequence[str] = (),
+        roots: Sequence[Path] = (),
     ) -> EmbedResult:
-        """Embed texts, one vector each, in order."""
+        """Embed texts (or whole files), one vector each, in order."""
+        sources = await self._sources(texts, files, "texts", roots, call)
+        texts = [s.doc.text for s in sources] if sources else texts
         check_texts(texts)
         async with self.embedder.use(call) as model:
             started = time.perf_counter()
@@ -122,13 +259,37 @@ class Service:
             truncated=done.truncated,
             usage=_embed_usage(done, len(texts), started),
             model=model.name,
+            paths=[s.shown for s in sources] or None,
         )
 
+    async def _sources(
+        self, values: Sequence[str], files: Sequence[str], field: str, roots: Sequence[Path], call: CallContext
+    ) -> list[material.Source]:
+        """The files of an embed or rank call, read; they replace the texts, so both at once is refused."""
+        if not files:
+            return []
+        if values:
+            raise InvalidRequestError(f"pass either '{field}' or 'files', not both")
+        box = self.sandbox(roots)
+        return await call.run_in_thread(lambda: material.load(box, list(files)))
+
     async def rank(
-        self, query: str, documents: list[str], *, top_k: int, instruction: str | None, call: CallContext
+        self,
+        query: str,
+        documents: list[str],
+        *,
+        top_k: int,
+        instruction: str | None,
+        call: CallContext,
+        files: Sequence[str] = (),
+        roots: Sequence[Path] = (),
     ) -> RankResult:
-        """Rank documents by meaning against a query, on the server."""
+        """Rank documents (or the passages of files) by meaning against a query, on the server."""
         check_texts([query], "query")
+        passages = [
+            p for s in await self._sources(documents, files, "documents", roots, call) for p in material.passages(s)
+        ]
+        documents = [p.text for p in passages] if files else documents
         check_texts(documents, "documents")
         async with self.embedder.use(call) as model:
             wrapped = query_text(query, instruction, model.engine.info.architecture)
@@ -139,6 +300,9 @@ class Service:
             RankedDocument(index=i, score=round(score, 6), text=documents[i][:RANK_SNIPPET_CHARS])
             for i, score in rank(done.vectors, top_k)
         ]
+        for hit in results if passages else []:
+            where = passages[hit.index]
+            hit.path, hit.line, hit.page = where.source.shown, where.line, where.page
         return RankResult(results=results, usage=_embed_usage(done, len(documents) + 1, started), model=model.name)
 
     def languages(self) -> LanguagesResult:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
 import jsonschema.exceptions
@@ -19,6 +19,9 @@ import jsonschema.validators
 from mcp_open.engines.protocol import Constraint, EngineInfo
 from mcp_open.errors import InvalidRequestError
 from mcp_open.tasks.schemas import GenerateRequest
+
+if TYPE_CHECKING:
+    from mcp_open.tasks.generation import Generated
 
 # What each supported keyword constrains, in the order the README lists them.
 SUPPORTED = {
@@ -226,6 +229,25 @@ def parse(structured: Structured, text: str, finish_reason: str, max_tokens: int
             f"the answer reached max_tokens={max_tokens} before it was complete; give it a larger max_tokens, or "
             "bound the schema's strings and arrays (maxLength, maxItems)"
         ) from None
+
+
+def parse_all(
+    structured: Structured, done: Sequence[Generated], names: Sequence[str | None], max_tokens: int
+) -> list[Any]:
+    """The validated value of each answer; a failure names its file."""
+    values = []
+    for answer, name in zip(done, names, strict=True):
+        try:
+            values.append(parse(structured, answer.text, answer.finish_reason, max_tokens))
+        except InvalidRequestError as exc:
+            raise InvalidRequestError(f"'{name}': {exc}" if name else str(exc)) from None
+    return values
+
+
+def json_lines(names: Sequence[str | None], values: Sequence[Any]) -> str:
+    """One JSON object per line: the file and its value."""
+    rows = [json.dumps({"path": n, "data": v}, ensure_ascii=False) for n, v in zip(names, values, strict=True)]
+    return "\n".join(rows) + "\n"
 
 
 def with_instruction(content: str, structured: Structured) -> str:
