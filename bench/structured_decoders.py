@@ -27,6 +27,13 @@ class NoForcedBatches:
         self.guide = guide
         self.end_token = guide.end_token
 
+    def end(self) -> int:
+        return self.guide.end()
+
+    @property
+    def ended(self) -> bool:
+        return self.guide.ended
+
     def allows(self, token: int) -> bool:
         return self.guide.allows(token)
 

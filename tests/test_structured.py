@@ -216,3 +216,45 @@ async def test_cancel_mid_object_stops_the_decoder(connect_once: ClientFactory, 
     assert not after.is_error and after.structured_content["data"] in ("yes", "no")
     assert stats["tokens_generated"] < 300, stats  # 3000 were allowed; the decoder stopped at the cancel
     assert waited < 20
+
+
+INVOICE = {
+    "type": "object",
+    "properties": {
+        "supplier": {"type": "string", "maxLength": 30},
+        "total": {"type": "number", "minimum": 0},
+        "currency": {"enum": ["EUR", "USD", "GBP"]},
+    },
+    "required": ["supplier", "total", "currency"],
+}
+INVOICES = {
+    "a.txt": "Invoice from Acme Tools. Total due: 120.50 EUR.",
+    "b.txt": "Bill of Northwind Traders, amount 75 USD, thank you.",
+}
+
+
+@pytest.mark.slow
+async def test_one_validated_object_per_file_and_json_lines(
+    connect_once: ClientFactory, gemma: Path, tiny_embed: Path, tmp_path: Path
+) -> None:
+    for name, text in INVOICES.items():
+        (tmp_path / name).write_text(text)
+    settings = gemma_settings(gemma, tiny_embed).model_copy(update={"allow_dirs": [tmp_path]})
+    args = {"prompt": "Extract the invoice.", "files": ["*.txt"], "each": True, "json_schema": INVOICE}
+    async with connect_once(settings) as client:
+        answers = await client.call_tool("generate", {**args, "max_tokens": 48, "seed": 1})
+        written = await client.call_tool("generate", {**args, "max_tokens": 48, "output_path": "out.jsonl"})
+        folder = await client.call_tool("generate", {**args, "output_path": str(tmp_path) + "/"})
+    assert not answers.is_error, answers.content
+    files = answers.structured_content["files"]
+    assert [f["path"] for f in files] == sorted(INVOICES)
+    for item in files:
+        jsonschema.validate(item["data"], INVOICE)
+        assert json.loads(item["text"]) == item["data"]
+    assert not written.is_error, written.content
+    assert [w["path"] for w in written.structured_content["written"]] == ["out.jsonl"]
+    rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert [r["path"] for r in rows] == sorted(INVOICES)
+    for row in rows:
+        jsonschema.validate(row["data"], INVOICE)
+    assert "name the file to write" in error_text(folder)  # JSON Lines go to one file, not a folder

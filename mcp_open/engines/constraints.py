@@ -95,6 +95,7 @@ class Guide:
         self.end_token = end_token
         self.rejections = 0
         self.forced = 0
+        self.ended = False  # the grammar closed the answer: its end token was never sampled
 
     def allows(self, token: int) -> bool:
         """Whether the grammar accepts this token next (cheap: no mask is built)."""
@@ -120,6 +121,11 @@ class Guide:
             raise InvalidRequestError(f"constrained decoding went wrong: {self._matcher.get_error()}")
         self.forced += len(forced)
         return forced
+
+    def end(self) -> int:
+        """The end-of-generation token that closes a finished answer (not sampled, so no decode step)."""
+        self.ended = True
+        return self.end_token
 
     @property
     def finished(self) -> bool:

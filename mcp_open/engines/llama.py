@@ -284,6 +284,7 @@ class LlamaEngine:
             prompt_tokens, max_tokens, sampling, stop, hooks.on_token, hooks.should_stop, guide
         )
         end = time.perf_counter()
+        ended = guide is not None and guide.ended
         prompt_seconds = (first_token_at or end) - start
         return Completion(
             text=text,
@@ -296,7 +297,7 @@ class LlamaEngine:
             token_ids=ids,
             matched_stop=matched,
             # An end-of-generation token was sampled too, but is not part of the completion.
-            decode_steps=max(0, len(ids) - (0 if reason == "stop" and matched is None else 1)),
+            decode_steps=max(0, len(ids) - (0 if reason == "stop" and matched is None and not ended else 1)),
         )
 
     def stats(self) -> dict[str, int]:
@@ -477,7 +478,7 @@ class LlamaEngine:
                 yield token
                 yield from forced
                 if guide.finished:
-                    yield guide.end_token
+                    yield guide.end()
                     return
                 llama.eval([token, *forced])
         finally:
