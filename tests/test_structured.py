@@ -258,3 +258,13 @@ async def test_one_validated_object_per_file_and_json_lines(
     for row in rows:
         jsonschema.validate(row["data"], INVOICE)
     assert "name the file to write" in error_text(folder)  # JSON Lines go to one file, not a folder
+
+
+def test_readme_lists_the_supported_subset() -> None:
+    from mcp_open.tasks.structured import ANNOTATIONS, FORMATS, SUPPORTED
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme[readme.index("## Structured output") :]
+    section = section[: section.index("\n## ")]
+    for word in [*SUPPORTED, *FORMATS, *ANNOTATIONS]:
+        assert f"`{word}`" in section, word
