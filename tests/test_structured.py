@@ -268,3 +268,41 @@ def test_readme_lists_the_supported_subset() -> None:
     section = section[: section.index("\n## ")]
     for word in [*SUPPORTED, *FORMATS, *ANNOTATIONS]:
         assert f"`{word}`" in section, word
+
+
+def test_dates_decode_only_as_real_calendar_days(tiny_chat: Path) -> None:
+    import datetime
+    import re
+
+    from mcp_open.engines.llama import EngineConfig, LlamaEngine
+    from mcp_open.engines.protocol import Constraint
+    from mcp_open.tasks.structured import DATE_PATTERN, decoding_schema
+
+    for year in (1, 4, 100, 400, 1900, 2000, 2024, 2025, 9999):
+        for month in range(1, 13):
+            for day in range(1, 32):
+                text = f"{year:04d}-{month:02d}-{day:02d}"
+                try:
+                    real = datetime.date.fromisoformat(text) is not None
+                except ValueError:
+                    real = False
+                assert bool(re.fullmatch(DATE_PATTERN, text)) == real, text
+    engine = LlamaEngine(str(tiny_chat), EngineConfig(n_ctx=256))
+    schema = decoding_schema({"type": "string", "format": "date"})
+
+    def decodable(text: str) -> bool:
+        guide = engine.guides().compile(Constraint(json_schema=schema))
+        tokens = engine.tokenize(f'"{text}"', add_special=False)
+        while tokens:
+            if not guide.allows(tokens[0]):
+                return False
+            forced = guide.accept(tokens.pop(0))  # tokens the grammar forces are already taken
+            if tokens[: len(forced)] != forced:
+                return False
+            del tokens[: len(forced)]
+        return guide.finished
+
+    try:
+        assert decodable("2024-02-29") and not decodable("2025-02-29") and not decodable("0000-01-01")
+    finally:
+        engine.close()

@@ -53,6 +53,12 @@ ANNOTATIONS = frozenset(
 )
 # Formats both the decoder and the validator check.
 FORMATS = ("date", "email", "uuid", "ipv4", "ipv6")
+# format "date" decodes as this exact pattern: the decoder's own date format lets through days the validator
+# refuses (29 February of any year, year 0000), so the model could write a date the schema rejects.
+_YEAR = "([0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})"
+_MONTH_DAY = "((0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(0[469]|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|1[0-9]|2[0-8]))"
+_LEAP_DAY = "([0-9]{2}(0[48]|[2468][048]|[13579][26])|(0[48]|[2468][048]|[13579][26])00)-02-29"
+DATE_PATTERN = f"^({_YEAR}-{_MONTH_DAY}|{_LEAP_DAY})$"
 MAX_CHOICES = 1000
 INSTRUCTION_SCHEMA = "Answer with one JSON value that matches this JSON Schema, and nothing else:\n{schema}"
 INSTRUCTION_CHOICES = "Answer with exactly one of these, and nothing else: {choices}"
@@ -156,15 +162,17 @@ def check_subset(schema: Any, where: str = "#") -> None:
                 f"json_schema keyword '{key}' at {where} cannot be enforced while decoding, so it is refused "
                 f"rather than ignored; remove it or express it with the supported subset ({subset_summary()})"
             )
-        _check_value(key, value, where)
+        _check_value(schema, key, value, where)
     for path, sub in _subschemas(schema, where):
         check_subset(sub, path)
 
 
-def _check_value(key: str, value: Any, where: str) -> None:
+def _check_value(schema: dict[str, Any], key: str, value: Any, where: str) -> None:
     """Keyword values the decoder handles only in part."""
     if key == "format" and value not in FORMATS:
         raise InvalidRequestError(f"json_schema format '{value}' at {where} is not supported; formats: {FORMATS}")
+    if key == "format" and value == "date" and "pattern" in schema:
+        raise InvalidRequestError(f"json_schema at {where} has both format 'date' and a pattern; keep one of them")
     if key == "items" and not isinstance(value, dict | bool):
         raise InvalidRequestError(f"json_schema 'items' at {where} must be one schema (tuple forms are not supported)")
     if key == "$ref" and not str(value).startswith("#"):
@@ -187,19 +195,25 @@ def _subschemas(schema: dict[str, Any], where: str) -> Iterator[tuple[str, Any]]
 
 
 def decoding_schema(schema: dict[str, Any]) -> dict[str, Any]:
-    """The schema the decoder enforces: objects with listed properties get no unlisted ones (stricter, still valid)."""
+    """The schema the decoder enforces: stricter where the decoder alone would let invalid answers through.
+
+    Objects with listed properties get no unlisted ones, and dates are decoded as an exact calendar pattern.
+    """
     tight = copy.deepcopy(schema)
-    _close_objects(tight)
+    _tighten(tight)
     return tight
 
 
-def _close_objects(schema: Any) -> None:
+def _tighten(schema: Any) -> None:
     if not isinstance(schema, dict):
         return
     if "properties" in schema and "additionalProperties" not in schema:
         schema["additionalProperties"] = False
+    if schema.get("format") == "date":
+        del schema["format"]
+        schema["pattern"] = DATE_PATTERN
     for _, sub in _subschemas(schema, ""):
-        _close_objects(sub)
+        _tighten(sub)
 
 
 def _validated(validator: jsonschema.protocols.Validator, text: str) -> Any:
