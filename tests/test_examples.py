@@ -40,3 +40,29 @@ def test_claude_desktop_configs_launch_serve(name: str) -> None:
     assert server["command"] == "mcp-open"
     args = build_parser().parse_args(server["args"])  # the flags really exist
     assert args.command == "serve" and args.model
+
+
+def test_files_config_allows_folders() -> None:
+    config = json.loads((EXAMPLES / "claude_desktop_config.files.json").read_text())
+    (server,) = config["mcpServers"].values()
+    args = build_parser().parse_args(server["args"])
+    assert args.command == "serve" and len(args.allow_dirs) == 2
+
+
+@pytest.mark.slow
+def test_by_reference_script_writes_files_and_prints_receipts() -> None:
+    out = subprocess.run(
+        [sys.executable, str(EXAMPLES / "by_reference.py")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = {line.split(":", 1)[0]: line.split(":", 1)[1] for line in out.stdout.splitlines() if ":" in line}
+    generated, translated = json.loads(lines["generate"]), json.loads(lines["translate"])
+    assert [w["path"] for w in generated] == ["summaries/coffee.md", "summaries/garden.md", "summaries/station.md"]
+    assert [w["path"] for w in translated] == ["fr/coffee.fr.md", "fr/garden.fr.md", "fr/station.fr.md"]
+    assert all(w["bytes"] > 0 for w in generated + translated)
+    assert json.loads(lines["rank"])[0]["path"].endswith(".md")
+    assert "fr/coffee.fr.md" in lines["files"]

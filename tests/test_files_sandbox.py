@@ -11,6 +11,7 @@ import pytest
 from mcp_open.errors import FileAccessError
 from mcp_open.tasks.files.readers import html_text, looks_binary, read_document
 from mcp_open.tasks.files.sandbox import Sandbox
+from mcp_open.tasks.files.writing import StagedWrites, write_atomic
 from tests.filekit import make_pdf, write_samples
 
 MB = 1_000_000
@@ -137,6 +138,8 @@ def test_limits_and_no_roots(world: tuple[Path, Path], tmp_path: Path) -> None:
     for box in (sandbox(), sandbox(tmp_path / "missing")):
         with pytest.raises(FileAccessError, match="--allow-dir"):
             box.input_files(["notes.md"])
+    with pytest.raises(FileAccessError, match=r"not folders, so ignored: .*missing"):
+        sandbox(tmp_path / "missing").input_files(["notes.md"])
 
 
 def test_input_tree_walks_folders(world: tuple[Path, Path]) -> None:
@@ -175,3 +178,27 @@ def test_pdf_without_text_is_refused(tmp_path: Path) -> None:
     assert not looks_binary(path)
     with pytest.raises(FileAccessError, match="no text layer"):
         read_document(path, "scan.pdf")
+
+
+def test_staged_writes_are_all_or_nothing(tmp_path: Path) -> None:
+    with StagedWrites() as staged:
+        staged.stage(tmp_path / "a.md", "A", overwrite=False)
+        staged.stage(tmp_path / "sub" / "b.md", "B", overwrite=False)
+        assert len(list(tmp_path.rglob("*.part"))) == 2
+    assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == []  # left without commit: nothing stays
+    (tmp_path / "b.md").write_text("old")
+    staged = StagedWrites()
+    staged.stage(tmp_path / "a.md", "A", overwrite=False)
+    staged.stage(tmp_path / "b.md", "B", overwrite=False)
+    with pytest.raises(FileAccessError, match=r"'b\.md' appeared while the call ran"):
+        staged.commit()
+    assert (tmp_path / "b.md").read_text() == "old" and not list(tmp_path.rglob("*.part"))
+    assert write_atomic(tmp_path / "b.md", "new", overwrite=True) == 3 and (tmp_path / "b.md").read_text() == "new"
+
+
+def test_a_name_with_glob_characters_is_taken_literally_when_it_exists(tmp_path: Path) -> None:
+    (tmp_path / "report [final].md").write_text("final\n")
+    (tmp_path / "a.md").write_text("a\n")
+    box = sandbox(tmp_path)
+    assert box.input_files(["report [final].md"]) == [tmp_path / "report [final].md"]
+    assert box.input_files(["[a].md"]) == [tmp_path / "a.md"]  # no such file: a glob

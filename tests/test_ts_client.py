@@ -15,6 +15,9 @@ from tests.conftest import console_script
 
 JS = Path(__file__).resolve().parent / "js"
 pytestmark = pytest.mark.slow
+PROBE_TOKENS = 60
+TARGET_SECONDS = 4.5
+MAX_TOKENS = 900  # the server runs with --ctx 1024
 
 
 @pytest.fixture(scope="module")
@@ -38,14 +41,28 @@ def long_call(node: str, gemma: Path, *, timeout_ms: int, reset: bool, max_token
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def test_progress_resets_a_short_client_timeout(node: str, gemma: Path) -> None:
-    # A second and a half is far shorter than the call; only progress notifications keep it alive.
-    kept = long_call(node, gemma, timeout_ms=1500, reset=True, max_tokens=120)
+@pytest.fixture(scope="module")
+def plan(node: str, gemma: Path) -> tuple[int, int]:
+    """(timeout_ms, max_tokens) sized from this machine's measured speed: the call lasts about 3x the timeout."""
+    probe = long_call(node, gemma, timeout_ms=600_000, reset=True, max_tokens=PROBE_TOKENS)
+    assert probe["ok"], probe
+    per_token = probe["seconds"] / PROBE_TOKENS  # load included: an overestimate, which only lengthens the call
+    max_tokens = min(MAX_TOKENS, max(PROBE_TOKENS, int(TARGET_SECONDS / per_token)))
+    # Progress arrives at least every 0.5 s, so the timeout must stay above that to be resettable at all.
+    timeout_ms = max(1000, int(max_tokens * per_token * 1000 / 3))
+    return timeout_ms, max_tokens
+
+
+def test_progress_resets_a_short_client_timeout(node: str, gemma: Path, plan: tuple[int, int]) -> None:
+    timeout_ms, max_tokens = plan
+    # The timeout is a third of the call; only progress notifications keep it alive.
+    kept = long_call(node, gemma, timeout_ms=timeout_ms, reset=True, max_tokens=max_tokens)
     assert kept["ok"], kept
-    assert kept["usage"]["completion_tokens"] == 120
-    assert kept["seconds"] > 1.5 and kept["notifications"] >= 3
+    assert kept["usage"]["completion_tokens"] == max_tokens
+    assert kept["notifications"] >= 3
 
 
-def test_without_progress_reset_the_same_call_times_out(node: str, gemma: Path) -> None:
-    dropped = long_call(node, gemma, timeout_ms=1500, reset=False, max_tokens=120)
+def test_without_progress_reset_the_same_call_times_out(node: str, gemma: Path, plan: tuple[int, int]) -> None:
+    timeout_ms, max_tokens = plan
+    dropped = long_call(node, gemma, timeout_ms=timeout_ms, reset=False, max_tokens=max_tokens)
     assert not dropped["ok"] and "timed out" in dropped["error"].lower()

@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import anyio
@@ -59,6 +60,10 @@ RootsIn = Annotated[ListRootsResult | None, Resolve(roots_for_files)]
 PROGRESS_TICK_SECONDS = 0.1  # at most ten notifications a second
 HEARTBEAT_SECONDS = 0.5  # at least one a second (with margin), so timeouts that reset on progress never fire
 KEEP_ALIVE_CHECK_SECONDS = 15.0
+
+
+class ServerTimeout(Exception):
+    """A call ran past --timeout and was stopped."""
 
 
 @dataclass
@@ -118,6 +123,10 @@ def build_server(settings: Settings, service: Service | None = None) -> MCPServe
         **auth_options(settings),
     )
 
+    def local_roots(declared: ListRootsResult | None) -> list[Path]:
+        """A client's roots name folders on its own machine: honoured over stdio, ignored over HTTP."""
+        return root_paths(declared) if settings.transport == "stdio" else []
+
     async def run_call(ctx: Context, work: Callable[[CallContext], Awaitable[T]]) -> T:
         """Run one call with progress, the timeout and errors turned into tool errors."""
         call = CallContext()
@@ -126,9 +135,12 @@ def build_server(settings: Settings, service: Service | None = None) -> MCPServe
         async with anyio.create_task_group() as tg:
             tg.start_soon(_pump_progress, ctx, call.progress)
             try:
-                with anyio.fail_after(settings.timeout):
+                # move_on_after, not fail_after: only our own limit may be reported as the server's --timeout.
+                with anyio.move_on_after(settings.timeout) as limit:
                     result = await work(call)
-            except (McpOpenError, TimeoutError, Cancelled) as exc:
+                if limit.cancelled_caught:
+                    failure = ServerTimeout()
+            except (McpOpenError, Cancelled) as exc:
                 failure = exc
             except Exception as exc:  # a bug or an engine failure: say so, keep serving
                 log.exception("unexpected failure in a tool call")
@@ -193,7 +205,7 @@ def build_server(settings: Settings, service: Service | None = None) -> MCPServe
             output_path=output_path,
             overwrite=overwrite,
         )
-        roots = root_paths(client_roots)
+        roots = local_roots(client_roots)
         return await run_call(ctx, lambda call: service.generate(req, call, roots))
 
     @mcp.tool(name="translate", description=tool_docs.TRANSLATE, annotations=tool_docs.WRITES_FILES_IDEMPOTENT)
@@ -222,7 +234,7 @@ def build_server(settings: Settings, service: Service | None = None) -> MCPServe
             output_path=output_path,
             overwrite=overwrite,
         )
-        roots = root_paths(client_roots)
+        roots = local_roots(client_roots)
         return await run_call(ctx, lambda call: service.translate(req, call, roots))
 
     @mcp.tool(name="embed", description=tool_docs.EMBED, annotations=tool_docs.READ_ONLY_IDEMPOTENT)
@@ -237,7 +249,7 @@ def build_server(settings: Settings, service: Service | None = None) -> MCPServe
     ) -> EmbedResult:
         """Embed texts or whole files."""
         items = [texts] if isinstance(texts, str) else texts or []
-        roots = root_paths(client_roots)
+        roots = local_roots(client_roots)
         return await run_call(
             ctx,
             lambda call: service.embed(
@@ -264,7 +276,7 @@ def build_server(settings: Settings, service: Service | None = None) -> MCPServe
         files: FilesArg = None,
     ) -> RankResult:
         """Rank documents, or the passages of files, against a query."""
-        roots = root_paths(client_roots)
+        roots = local_roots(client_roots)
         return await run_call(
             ctx,
             lambda call: service.rank(
@@ -287,7 +299,7 @@ def build_server(settings: Settings, service: Service | None = None) -> MCPServe
 
 def _explain(failure: BaseException, settings: Settings) -> str:
     """The user-facing text of a failed call."""
-    if isinstance(failure, TimeoutError):
+    if isinstance(failure, ServerTimeout):
         return (
             f"the call ran past the server's --timeout of {settings.timeout:g} s and was stopped; the model is free "
             "again. Ask for less (fewer max_tokens, shorter input) or restart the server with a larger --timeout."

@@ -155,7 +155,7 @@ class LlamaEngine:
                 f"llama.cpp could not load {path}: {exc}. Check that it is a complete GGUF file for a model "
                 "architecture this llama-cpp-python supports (see `mcp-open models info PATH`)."
             ) from exc
-        self._vocab = self._llama._model.vocab
+        self._vocab = llama_cpp.llama_model_get_vocab(self._llama.model)
         self.tokens_generated = 0
         self._abort_requested = False
         self.prompt_tokens_evaluated = 0
@@ -202,7 +202,7 @@ class LlamaEngine:
         """The text of one special token (e.g. BOS) for chat templates."""
         if token < 0:
             return ""
-        return self._llama._model.token_get_text(token)
+        return self._llama_cpp.llama_vocab_get_text(self._vocab, token).decode("utf-8", "replace")
 
     @property
     def bos_text(self) -> str:
@@ -312,14 +312,15 @@ class LlamaEngine:
     def _prefill(self, tokens: list[int], on_prompt: ProgressFn | None, should_stop: StopFn) -> int:
         """Evaluate all but the last prompt token in batches, reusing the cached prefix; returns tokens reused."""
         llama = self._llama
-        reused = _common_prefix(llama._input_ids.tolist(), tokens)
+        reused = _common_prefix(llama.input_ids[: llama.n_tokens].tolist(), tokens)
         # generate() replays at least the last prompt token itself to get fresh logits.
         reused = max(0, min(reused, len(tokens) - 1))
         if reused < llama.n_tokens:
-            if not llama._ctx.kv_cache_seq_rm(-1, reused, -1):
+            memory = self._llama_cpp.llama_get_memory(llama.ctx)
+            if not self._llama_cpp.llama_memory_seq_rm(memory, -1, reused, -1):
                 reused = 0
                 llama.reset()
-                llama._ctx.kv_cache_clear()
+                self._llama_cpp.llama_memory_clear(memory, True)
             llama.n_tokens = reused
         done, end = reused, max(reused, len(tokens) - PREFILL_TAIL)
         with self._abortable(should_stop):
@@ -470,10 +471,10 @@ class LlamaEngine:
         llama.eval(prompt_tokens[llama.n_tokens :])  # the tail _prefill left, for fresh logits
         try:
             while True:
-                token = sampler.sample(llama._ctx, -1)
+                token = self._llama_cpp.llama_sampler_sample(sampler.sampler, llama.ctx, -1)
                 if not guide.allows(token):
                     guide.restrict(self._logits())
-                    token = sampler.sample(llama._ctx, -1)
+                    token = self._llama_cpp.llama_sampler_sample(sampler.sampler, llama.ctx, -1)
                 forced = guide.accept(token)
                 yield token
                 yield from forced
@@ -565,13 +566,13 @@ class LlamaEngine:
         llama._batch.reset()
         for seq_id, index in enumerate(indexes):
             llama._batch.add_sequence(token_lists[index], seq_id, True)
-        llama._ctx.kv_cache_clear()
+        self._llama_cpp.llama_memory_clear(self._llama_cpp.llama_get_memory(llama.ctx), True)
         llama._ctx.decode(llama._batch)
         self.embed_batches += 1
         self.texts_embedded += len(indexes)
         width = self.n_embd
         for seq_id, index in enumerate(indexes):
-            ptr = self._llama_cpp.llama_get_embeddings_seq(llama._ctx.ctx, seq_id)
+            ptr = self._llama_cpp.llama_get_embeddings_seq(llama.ctx, seq_id)
             if not ptr:
                 raise ModelLoadError(
                     "llama.cpp returned no pooled embedding; the model's pooling type is 'none'. "

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import math
+import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -23,6 +25,10 @@ from mcp_open.engines.protocol import (
 
 # A reply is a list of token texts, or a function of the rendered prompt that returns one.
 Reply = list[str] | Callable[[str], list[str]]
+# A token that makes the engine busy until the call is cancelled or timed out: a decoder that never finishes.
+HOLD = "<hold>"
+HOLD_POLL_SECONDS = 0.005
+HOLD_LIMIT_SECONDS = 20.0  # a test whose cancel never arrives fails instead of hanging
 
 
 @dataclass
@@ -53,11 +59,14 @@ class ScriptedEngine:
     can_prefill: bool = True
     embedding: bool = False
     architecture: str | None = "qwen3"
-    width: int = 8
+    width: int = 256
     calls: list[ScriptedCall] = field(default_factory=list)
     embedded: list[list[str]] = field(default_factory=list)
     closed: bool = False
     tokens_generated: int = 0
+    stopped_by_caller: int = 0  # holds that ended because should_stop said so
+    holding: threading.Event = field(default_factory=threading.Event)  # set while a HOLD token waits
+    released: threading.Event = field(default_factory=threading.Event)  # never set: only paces the wait
 
     @property
     def info(self) -> EngineInfo:
@@ -130,6 +139,8 @@ class ScriptedEngine:
         """The decode loop: end of turn, stop strings, the budget and cancellation, like a real engine."""
         text, count = "", 0
         for token in tokens:
+            if token == HOLD:
+                self._hold(hooks)
             if self.chat and token == "<|im_end|>":
                 return text, count, "stop", None
             count += 1
@@ -145,6 +156,20 @@ class ScriptedEngine:
             if hooks.should_stop():
                 raise Cancelled
         return text, count, "stop", None
+
+    def _hold(self, hooks: Hooks) -> None:
+        """Stay busy until the caller asks to stop, like a decoder with an endless budget."""
+        self.holding.set()
+        deadline = time.monotonic() + HOLD_LIMIT_SECONDS
+        try:
+            while not hooks.should_stop():
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"held {HOLD_LIMIT_SECONDS:g} s and nobody asked the engine to stop")
+                self.released.wait(HOLD_POLL_SECONDS)
+        finally:
+            self.holding.clear()
+        self.stopped_by_caller += 1
+        raise Cancelled
 
     def embed(self, texts: Sequence[str], *, truncate: bool, hooks: Hooks | None = None) -> Embedded:
         """Bag-of-words vectors: texts sharing words point the same way."""

@@ -218,3 +218,14 @@ def detect_language(text: str) -> Language | None:
     if confidence < _MIN_CONFIDENCE:
         return None
     return _BY_CODE[_FROM_LANGID.get(label, label)]
+
+
+def detect_sources(texts: list[str]) -> list[Language | None]:
+    """Each text's detected language; a text with words but no clear language takes the call's commonest one."""
+    found = [detect_language(text) for text in texts]
+    known = [lang for lang in found if lang is not None]
+    if not known:
+        return found
+    commonest = max(known, key=known.count)
+    has_words = [any(c.isalpha() for c in text) for text in texts]
+    return [lang or (commonest if words else None) for lang, words in zip(found, has_words, strict=True)]

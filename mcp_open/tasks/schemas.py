@@ -6,9 +6,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, WithJsonSchema
 
+from mcp_open.engines.protocol import FinishReason
+
 Role = Literal["system", "user", "assistant"]
 Formality = Literal["default", "less", "more", "prefer_less", "prefer_more"]
-FinishReason = Literal["stop", "length"]
 
 
 class ChatMessage(BaseModel):
@@ -106,6 +107,7 @@ class Translation(BaseModel):
 
     text: str = Field(description="The translation, formatting kept.")
     detected_source_lang: str | None = Field(description="The source language used (given or detected).")
+    note: str | None = Field(default=None, description="Why the text was passed through unchanged, when it was.")
     path: str | None = Field(default=None, description="The file translated, when files were given.")
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from mcp_open import __version__
 from mcp_open.engines.protocol import Completion, Embedded
@@ -18,8 +17,15 @@ from mcp_open.tasks import generation, structured, translation
 from mcp_open.tasks.accounting import Ledger, Prices
 from mcp_open.tasks.embedding import check_texts, embed_texts, query_text, rank, shape_vectors, to_lists
 from mcp_open.tasks.files import jobs, material
-from mcp_open.tasks.files.sandbox import Sandbox
-from mcp_open.tasks.languages import Language, detect_language, normalize_source, normalize_target, supported_languages
+from mcp_open.tasks.files.generating import generate_files
+from mcp_open.tasks.files.sandbox import Sandbox, is_glob
+from mcp_open.tasks.languages import (
+    Language,
+    detect_sources,
+    normalize_source,
+    normalize_target,
+    supported_languages,
+)
 from mcp_open.tasks.schemas import (
     EmbedResult,
     EmbedUsage,
@@ -32,10 +38,13 @@ from mcp_open.tasks.schemas import (
     TranslateRequest,
     TranslateResult,
     Translation,
-    WrittenFile,
 )
 
 RANK_SNIPPET_CHARS = 160
+UNDETECTED_NOTE = (
+    "no language could be detected (no words, or too short to tell); passed through unchanged. "
+    "Pass source_lang to translate it anyway."
+)
 
 
 class Service:
@@ -73,7 +82,9 @@ class Service:
         self._check_max_tokens(req.max_tokens)
         shape = structured.for_request(req)
         if req.files or req.output_path:
-            return await self._generate_files(req, call, self.sandbox(roots), shape)
+            result = await generate_files(self.chat, req, call, self.sandbox(roots), shape)
+            self.ledger.record("generate", result.usage.prompt_tokens, result.usage.completion_tokens)
+            return result
         async with self.chat.use(call) as model:
             if shape is not None:
                 structured.require_support(model.engine.info)
@@ -89,73 +100,6 @@ class Service:
             model=model.name,
         )
 
-    async def _generate_files(
-        self, req: GenerateRequest, call: CallContext, box: Sandbox, shape: structured.Structured | None
-    ) -> GenerateResult:
-        """Generate over files; with output_path, write the results (JSON Lines for each + schema) as receipts."""
-        sources = await call.run_in_thread(lambda: material.load(box, req.files)) if req.files else []
-        if req.each and not sources:
-            raise InvalidRequestError("each=true needs 'files': the instruction runs once per file")
-        plan: list[Path] = []
-        if req.output_path:
-            spec = req.output_path
-            many = req.each and len(sources) > 1 and shape is None
-            plan = await call.run_in_thread(
-                lambda: jobs.plan_outputs(box, spec, sources, many=many, suffix="", overwrite=req.overwrite)
-            )
-        async with self.chat.use(call) as model:
-            if shape is not None:
-                structured.require_support(model.engine.info)
-            done, datas, written = await call.run_in_thread(
-                lambda: self._generate_and_write(model, req, sources, plan, box, call, shape)
-            )
-        usage = jobs.summed([g.usage for g in done])
-        self.ledger.record("generate", usage.prompt_tokens, usage.completion_tokens)
-        one = done[0] if not req.each else None
-        answers = jobs.answers(sources, done, written=bool(written)) if req.each else None
-        for answer, value in zip(answers or [], datas, strict=False):
-            answer.data = None if written else value
-        return GenerateResult(
-            text=one.text if one and not written else "",
-            data=datas[0] if one and datas and not written else None,
-            reasoning=one.reasoning if one and not written else None,
-            finish_reason="length" if any(g.finish_reason == "length" for g in done) else "stop",
-            usage=usage,
-            model=model.name,
-            files=answers,
-            written=written or None,
-        )
-
-    def _generate_and_write(
-        self,
-        model: LoadedModel,
-        req: GenerateRequest,
-        sources: list[material.Source],
-        plan: list[Path],
-        box: Sandbox,
-        call: CallContext,
-        shape: structured.Structured | None,
-    ) -> tuple[list[generation.Generated], list[Any], list[WrittenFile]]:
-        """The generations, their validated values (with a schema or choices), then the files written (blocking)."""
-        if req.each:
-            done = jobs.generate_each(model.engine, req, sources, call, shape)
-        else:
-            done = [jobs.generate_over(model.engine, req, sources, call, shape)]
-        names = [s.shown for s in sources] if req.each else [None]
-        datas = structured.parse_all(shape, done, names, req.max_tokens) if shape else []
-        if not plan:
-            return done, datas, []
-        if shape is not None and req.each:
-            lines = structured.json_lines(names, datas)
-            outputs = [jobs.Output(lines, sum(g.usage.completion_tokens for g in done), None)]
-        else:
-            named = sources if req.each else [None] * len(done)
-            outputs = [
-                jobs.Output(g.text, g.usage.completion_tokens, s.shown if s else None)
-                for path, g, s in zip(plan, done, named, strict=True)
-            ]
-        return done, datas, jobs.write_outputs(box, plan, outputs, call, overwrite=req.overwrite)
-
     async def translate(self, req: TranslateRequest, call: CallContext, roots: Sequence[Path] = ()) -> TranslateResult:
         """Translate each text (or whole file) into the target language, keeping formatting."""
         target = normalize_target(req.target_lang)
@@ -168,10 +112,9 @@ class Service:
         plan: list[Path] = []
         if req.output_path:
             spec = req.output_path
+            many = len(sources) > 1 or any(is_glob(f) for f in req.files)  # a glob writes a folder, even for one
             plan = await call.run_in_thread(
-                lambda: jobs.plan_outputs(
-                    box, spec, sources, many=len(sources) > 1, suffix=target.code, overwrite=req.overwrite
-                )
+                lambda: jobs.plan_outputs(box, spec, sources, many=many, suffix=target.code, overwrite=req.overwrite)
             )
         names = [s.shown for s in sources] or None
         job = req.model_copy(update={"texts": texts})
@@ -214,15 +157,16 @@ class Service:
         call: CallContext,
         names: list[str] | None = None,
     ) -> tuple[list[Translation], list[Completion], list[int]]:
-        """Translate every text (blocking); also returns the tokens generated for each."""
+        """Translate every text (blocking); one whose language cannot be told is passed through, not fatal."""
         results: list[Translation] = []
         spent: list[int] = []
         tally = translation.TokenTally(call, translation.budget_of(model.engine, req.texts, self.settings.max_tokens))
-        for index, text in enumerate(req.texts):
-            src = source or detect_language(text)
+        sources = [source] * len(req.texts) if source else detect_sources(req.texts)
+        for index, (text, src) in enumerate(zip(req.texts, sources, strict=True)):
             if src is None:
-                what = f"'{names[index]}'" if names else f"text[{index}]"
-                raise InvalidRequestError(f"could not detect the language of {what}; pass source_lang (e.g. 'en')")
+                results.append(Translation(text=text, detected_source_lang=None, note=UNDETECTED_NOTE))
+                spent.append(0)
+                continue
             out, before = text, tally.done
             if src.base != target.base and text.strip():
                 job = translation.Job(src, target, req.context, req.formality, self.settings.max_tokens)
@@ -326,7 +270,8 @@ class Service:
 
     def startup_warnings(self) -> list[str]:
         """What the operator must hear at start."""
-        return environment.startup_warnings(self.settings)
+        missing = [f"--allow-dir {path} is not a folder; it is ignored" for path in self.sandbox().missing]
+        return [*environment.startup_warnings(self.settings), *missing]
 
     def unload_idle(self) -> list[str]:
         """Unload models idle past --keep-alive; returns the roles unloaded."""

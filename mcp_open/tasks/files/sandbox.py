@@ -24,24 +24,28 @@ class Sandbox:
     def __init__(self, roots: Iterable[Path], *, max_file_bytes: int, max_matches: int) -> None:
         resolved = [Path(root).expanduser().resolve() for root in roots]
         self.roots = list(dict.fromkeys(root for root in resolved if root.is_dir()))
+        self.missing = [root for root in resolved if not root.is_dir()]
         self.max_file_bytes = max_file_bytes
         self.max_matches = max_matches
 
     def input_files(self, specs: Sequence[str]) -> list[Path]:
         """Paths, file:// URIs and globs -> the regular text files they name inside the roots, sorted, unique."""
+        self._require_roots()
         found: set[Path] = set()
         for spec in specs:
-            if _is_glob(spec):
+            literal = self._literal(spec) if is_glob(spec) else self.locate(spec)
+            if literal is None:
                 found.update(self._glob(spec))
             else:
-                found.add(self._checked_file(self.locate(spec), spec))
+                found.add(self._checked_file(literal, spec))
         return sorted(found)
 
     def input_tree(self, specs: Sequence[str]) -> list[Path]:
         """Like input_files, but folders expand recursively to their readable, visible files (for search)."""
+        self._require_roots()
         found: set[Path] = set()
         for spec in specs:
-            path = None if _is_glob(spec) else self.locate(spec)
+            path = None if is_glob(spec) else self.locate(spec)
             if path is not None and path.is_dir():
                 found.update(self._walk(path, spec))
             else:
@@ -75,13 +79,25 @@ class Sandbox:
 
     def locate(self, spec: str, *, for_output: bool = False, given: str | None = None) -> Path:
         """A spec as a resolved path inside the roots; the check comes before anything about the file is learnt."""
-        if not self.roots:
-            raise FileAccessError(NO_ROOTS)
+        self._require_roots()
         path = self._resolve(spec, for_output)
         if not self.contains(path):
             name = given or spec
             raise FileAccessError(f"'{name}' is outside the allowed folders ({self._roots_text()}); {_ROOTS_HINT}")
         return path
+
+    def _literal(self, spec: str) -> Path | None:
+        """A spec with glob characters that names an existing file as written ('report [final].md')."""
+        try:
+            path = self.locate(spec)
+        except FileAccessError:
+            return None
+        return path if path.exists() else None
+
+    def _require_roots(self) -> None:
+        if not self.roots:
+            missing = f" (not folders, so ignored: {', '.join(map(str, self.missing))})" if self.missing else ""
+            raise FileAccessError(NO_ROOTS + missing)
 
     def contains(self, path: Path) -> bool:
         """True when a resolved path lies inside one of the roots."""
@@ -180,7 +196,8 @@ def _path_of(spec: str) -> Path:
     return Path(spec).expanduser()
 
 
-def _is_glob(spec: str) -> bool:
+def is_glob(spec: str) -> bool:
+    """True when a spec has wildcard characters."""
     return any(ch in GLOB_CHARS for ch in spec)
 
 
