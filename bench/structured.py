@@ -110,7 +110,8 @@ async def run_model(model: BenchModel, config: Config, args: argparse.Namespace,
         if args.speed:
             note(f"speed over MCP: {model.name}")
             out["speed_mcp"] = await speed_over_mcp(session, args.repeats)
-        out["validity"] = await validity(session, args.objects)
+        if args.validity:
+            out["validity"] = await validity(session, args.objects)
     if args.speed:
         note(f"decoder variants: {model.name}")
         out["decoders"] = await anyio.to_thread.run_sync(decoder_variants, model, config, args.repeats)
@@ -155,21 +156,29 @@ def markdown(results: dict[str, Any]) -> str:
             ]
             lines += [f"- {k}: {v['tps']['median']} tok/s, {v['ratio']} x free" for k, v in data["decoders"].items()]
             lines.append("")
-        valid = sum(v["valid"] for v in data["validity"].values())
-        total = sum(v["of"] for v in data["validity"].values())
-        lines += [f"Validity: {valid}/{total} objects parsed and validated over {len(data['validity'])} schemas", ""]
-        for k, v in data["validity"].items():
-            lines.append(f"- {k}: {v['valid']}/{v['of']}, median {v['tokens']['median']} tokens")
-        lines.append("")
+        lines += _validity_lines(data.get("validity"))
     return "\n".join(lines)
 
 
-def write(results: dict[str, Any], out: Path) -> list[Path]:
+def _validity_lines(validity: dict[str, Any] | None) -> list[str]:
+    """The validity section of the report."""
+    if not validity:
+        return []
+    valid = sum(v["valid"] for v in validity.values())
+    total = sum(v["of"] for v in validity.values())
+    lines = [f"Validity: {valid}/{total} objects parsed and validated over {len(validity)} schemas", ""]
+    for k, v in validity.items():
+        lines.append(f"- {k}: {v['valid']}/{v['of']}, median {v['tokens']['median']} tokens")
+    lines.append("")
+    return lines
+
+
+def write(results: dict[str, Any], out: Path, label: str) -> list[Path]:
     """JSON and markdown, stamped and as latest."""
     out.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     paths = []
-    for stem in (f"structured-{stamp}", "structured-latest"):
+    for stem in (f"structured-{label}-{stamp}", f"structured-{label}-latest"):
         (out / f"{stem}.json").write_text(json.dumps(results, indent=2) + "\n")
         (out / f"{stem}.md").write_text(markdown(results))
         paths += [out / f"{stem}.json", out / f"{stem}.md"]
@@ -184,13 +193,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5, help="Seeds for the speed comparison.")
     parser.add_argument("--speed-on", action="append", default=None, help="Models to time (default: gemma).")
     parser.add_argument("--no-speed", dest="speed", action="store_false", help="Validity only.")
+    parser.add_argument("--no-validity", dest="validity", action="store_false", help="Speed only.")
+    parser.add_argument("--label", default="all", help="Names the result files: structured-LABEL-*.")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     args.models = args.models or ["tiny", "gemma"]
     args.speed_on = args.speed_on or ["gemma-3-270m-Q4_K_M", "gemma"]
     results = anyio.run(run, args)
-    for path in write(results, args.out):
+    for path in write(results, args.out, args.label):
         print(path)
     print(markdown(results))
     return 0
