@@ -466,9 +466,12 @@ class LlamaEngine:
         self, prompt_tokens: list[int], sampling: Sampling, guide: Guide
     ) -> Generator[int, Sequence[int] | None, None]:
         """Tokens under a constraint: sample freely, mask only when the grammar rejects; forced runs in one batch."""
-        llama = self._llama
+        llama, lib = self._llama, self._llama_cpp
         sampler = llama._init_sampler(**_sampler_args(sampling))
         llama.eval(prompt_tokens[llama.n_tokens :])  # the tail _prefill left, for fresh logits
+        # A forced run is a few tokens, decode-sized work: with the batch thread count (all cores) it ran 7x slower
+        # than single tokens on a busy 2-core machine (bench/results/structured-speed-*), so it gets decode's.
+        lib.llama_set_n_threads(llama.ctx, llama.n_threads, llama.n_threads)
         try:
             while True:
                 token = self._llama_cpp.llama_sampler_sample(sampler.sampler, llama.ctx, -1)
@@ -483,6 +486,7 @@ class LlamaEngine:
                     return
                 llama.eval([token, *forced])
         finally:
+            lib.llama_set_n_threads(llama.ctx, llama.n_threads, llama.n_threads_batch)
             sampler.close()
 
     def _logits(self) -> np.ndarray:
