@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 JSON_OPTIONS = {"whitespace_flexible": False, "item_separator": ", ", "key_separator": ": "}
 # llguidance's marker for control tokens, so that grammar text can never spell them.
 SPECIAL_PREFIX = b"\xff"
+# A run of digits stops growing here when the grammar allows anything else: small models can loop on a number
+# ("119.6000000...") until max_tokens, which is valid JSON grammar-wise but never completes the answer.
+MAX_DIGIT_RUN = 24
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,7 @@ class Guides:
         self.n_vocab = len(vocab.pieces)
         wrapper = llguidance.TokenizerWrapper(_Tokenizer(vocab))
         self.tokenizer = llguidance.LLTokenizer(wrapper, n_vocab=self.n_vocab, eos_token=self.end_tokens)
+        self.digits = [len(p) if p.isdigit() else 0 for p in vocab.pieces]  # digit characters of digit-only tokens
 
     def compile(self, constraint: Constraint) -> Guide:
         """A fresh matcher for one completion; a grammar llguidance cannot build is a clear error."""
@@ -71,7 +75,7 @@ class Guides:
                 f"the constraint cannot be enforced: {matcher.get_error()}. Simplify the schema (see the supported "
                 "subset in the README); nothing was generated"
             )
-        return Guide(matcher, self.n_vocab, self.end_tokens[0])
+        return Guide(matcher, self.n_vocab, self.end_tokens[0], self.digits)
 
 
 def grammar_of(constraint: Constraint) -> str:
@@ -89,16 +93,20 @@ def grammar_of(constraint: Constraint) -> str:
 class Guide:
     """The grammar's state during one completion."""
 
-    def __init__(self, matcher: llguidance.LLMatcher, n_vocab: int, end_token: int) -> None:
+    def __init__(self, matcher: llguidance.LLMatcher, n_vocab: int, end_token: int, digits: list[int]) -> None:
         self._matcher = matcher
         self._n_vocab = n_vocab
+        self._digits = digits
+        self._digit_run = 0
         self.end_token = end_token
         self.rejections = 0
         self.forced = 0
         self.ended = False  # the grammar closed the answer: its end token was never sampled
 
     def allows(self, token: int) -> bool:
-        """Whether the grammar accepts this token next (cheap: no mask is built)."""
+        """Whether the grammar accepts this token next (cheap: no mask is built) and it does not prolong a loop."""
+        if self._digit_run >= MAX_DIGIT_RUN and self._digits[token]:
+            return False
         return bool(self._matcher.validate_tokens([token]) == 1)
 
     def restrict(self, logits: np.ndarray) -> None:
@@ -108,19 +116,28 @@ class Guide:
         self.rejections += 1
         mask = np.frombuffer(self._matcher.compute_bitmask(), dtype=np.uint8)
         allowed = np.unpackbits(mask, bitorder="little")[: self._n_vocab].astype(bool)
+        if self._digit_run >= MAX_DIGIT_RUN:
+            other = allowed & (np.asarray(self._digits[: len(allowed)]) == 0)
+            allowed = other if other.any() else allowed  # a pattern that demands more digits still gets them
         logits[: len(allowed)][~allowed] = -np.inf
 
     def accept(self, token: int) -> list[int]:
         """Advance past a token; returns the tokens the grammar now forces (already accepted)."""
         if not self._matcher.consume_token(token):
             raise InvalidRequestError(f"constrained decoding went wrong: {self._matcher.get_error()}")
+        self._count_digits([token])
         if self._matcher.is_stopped():
             return []
         forced = list(self._matcher.compute_ff_tokens())
         if forced and not self._matcher.consume_tokens(forced):
             raise InvalidRequestError(f"constrained decoding went wrong: {self._matcher.get_error()}")
+        self._count_digits(forced)
         self.forced += len(forced)
         return forced
+
+    def _count_digits(self, tokens: list[int]) -> None:
+        for token in tokens:
+            self._digit_run = self._digit_run + self._digits[token] if self._digits[token] else 0
 
     def end(self) -> int:
         """The end-of-generation token that closes a finished answer (not sampled, so no decode step)."""
