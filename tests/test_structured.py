@@ -306,3 +306,29 @@ def test_dates_decode_only_as_real_calendar_days(tiny_chat: Path) -> None:
         assert decodable("2024-02-29") and not decodable("2025-02-29") and not decodable("0000-01-01")
     finally:
         engine.close()
+
+
+def test_a_run_of_digits_ends_unless_the_grammar_needs_more(tiny_chat: Path) -> None:
+    import numpy as np
+
+    from mcp_open.engines.constraints import MAX_DIGIT_RUN
+    from mcp_open.engines.llama import EngineConfig, LlamaEngine
+    from mcp_open.engines.protocol import Constraint
+
+    engine = LlamaEngine(str(tiny_chat), EngineConfig(n_ctx=256))
+    one = engine.tokenize("1", add_special=False)[0]
+
+    def after_digits(schema: dict[str, Any], opening: str) -> tuple[bool, float]:
+        guide = engine.guides().compile(Constraint(json_schema=schema))
+        for token in engine.tokenize(opening, add_special=False) + [one] * MAX_DIGIT_RUN:
+            guide.accept(token)
+        logits = np.zeros(guide._n_vocab, dtype=np.float32)
+        guide.restrict(logits)
+        return guide.allows(one), float(logits[one])
+
+    try:
+        # A number may stop: no more digits. A pattern that demands more digits still gets them.
+        assert after_digits({"type": "number"}, "") == (False, -np.inf)
+        assert after_digits({"type": "string", "pattern": "^[0-9]{40}$"}, '"') == (False, 0.0)
+    finally:
+        engine.close()
