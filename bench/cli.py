@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import sys
+import tempfile
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
 import anyio
 
-from bench import report, runner
+from bench import delegation, delegation_report, report, runner
 from bench.config import Config, quick_config
 from bench.models import DEFAULT_MODELS
 
@@ -36,6 +38,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--quick", action="store_true", help="Tiny model, small counts: seconds, for CI.")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="Where results go.")
+    parser.add_argument(
+        "--delegation",
+        action="store_true",
+        help="Run only the delegation suite (by value against by reference; Gemma by default, tiny with --quick).",
+    )
+    parser.add_argument(
+        "--document-tokens",
+        type=int,
+        default=None,
+        help="Delegation suite: size of the document to summarise (default 20000; quick 500).",
+    )
+    parser.add_argument(
+        "--sentences", type=int, default=None, help="Delegation suite: lines per note to translate (default 6)."
+    )
     return parser
 
 
@@ -53,10 +69,32 @@ def config_from(args: argparse.Namespace) -> Config:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the suite and print where the results went."""
-    config = config_from(build_parser().parse_args(argv))
+    args = build_parser().parse_args(argv)
+    config = config_from(args)
+    if args.delegation:
+        return delegation_main(config, models_given=bool(args.models), sizes=(args.document_tokens, args.sentences))
     results = anyio.run(runner.run, config)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     for path in report.write(results, config.out, stamp):
+        print(path)
+    print(report.goals_table(results["goals"]))
+    return 0
+
+
+def delegation_main(config: Config, *, models_given: bool, sizes: tuple[int | None, int | None]) -> int:
+    """The delegation suite alone: Gemma unless --model or --quick says otherwise."""
+    if not models_given and not config.quick:
+        config = dataclasses.replace(config, models=["gemma"])
+    chosen = delegation.sizes_for(config.quick, *sizes)
+    with tempfile.TemporaryFile("w+") as errlog:
+        try:
+            results = anyio.run(delegation.run_suite, config, chosen, errlog)
+        except BaseException:
+            errlog.seek(0)
+            print(f"[bench] server logs (tail):\n{errlog.read()[-4000:]}", file=sys.stderr)
+            raise
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    for path in delegation_report.write(results, config.out, stamp):
         print(path)
     print(report.goals_table(results["goals"]))
     return 0

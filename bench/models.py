@@ -9,6 +9,7 @@ from mcp_open.models.ggufinfo import read_info
 from mcp_open.serving.loading import default_pooling
 
 DEFAULT_MODELS = ("tiny", "gemma")
+TINY_CONTEXT = 32_768
 
 
 @dataclass(frozen=True)
@@ -48,8 +49,9 @@ def _tiny(workdir: Path, ctx: int) -> BenchModel:
     """The tiny qwen3 chat model and its last-token-pooling twin, built into the run's temp dir."""
     from models.tiny_qwen3 import build
 
-    chat = build(workdir / "tiny-qwen3.gguf")
-    embed = build(workdir / "tiny-qwen3-embed.gguf", pooling="last")
+    # A long trained context, so the delegation suite's 20,000-token document fits (memory follows --ctx only).
+    chat = build(workdir / "tiny-qwen3.gguf", context_length=TINY_CONTEXT)
+    embed = build(workdir / "tiny-qwen3-embed.gguf", pooling="last", context_length=TINY_CONTEXT)
     return _describe("tiny-qwen3", str(chat), str(embed), ctx)
 
 

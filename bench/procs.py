@@ -51,10 +51,16 @@ def model_args(model: BenchModel, config: Config) -> list[str]:
     return serve_args(model.path, model.embed_path, config)
 
 
+def server_env() -> dict[str, str]:
+    """The stdio child's extra environment; PYTHONPATH passes on, so a checkout's servers run its own code."""
+    passed = {k: os.environ[k] for k in ("PYTHONPATH",) if k in os.environ}
+    return {**SERVER_ENV, **passed}
+
+
 def stdio_server(args: list[str], errlog: TextIO) -> Client:
     """A client that spawns `mcp-open ARGS` over stdio, the way a desktop client does."""
     command, *prefix = console_script()
-    params = StdioServerParameters(command=command, args=[*prefix, *args], env=dict(SERVER_ENV))
+    params = StdioServerParameters(command=command, args=[*prefix, *args], env=server_env())
     return Client(stdio_client(params, errlog=errlog))
 
 

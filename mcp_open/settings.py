@@ -12,9 +12,18 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from mcp_open.models.gpu import GpuLayers, parse_gpu_layers
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+MIN_TOKEN_CHARS = 16  # bearer tokens for binds other than loopback
 
 KvCacheType = Literal["f16", "q8_0", "q4_0"]
 Transport = Literal["stdio", "http"]
+
+
+def backend_root(url: str) -> str:
+    """A backend URL without a trailing slash or /v1: the engine adds /v1/... and finds /tokenize at the root."""
+    root = url.strip().rstrip("/")
+    if not root.startswith(("http://", "https://")):
+        raise ValueError(f"backend URL {url!r} must start with http:// or https://, e.g. http://gpu-box:8000/v1")
+    return root.removesuffix("/v1")
 
 
 class Settings(BaseSettings):
@@ -34,6 +43,22 @@ class Settings(BaseSettings):
     translate_model: str | None = Field(
         None, description="Model for translate; defaults to the generation model (same instance)."
     )
+    backend: str | None = Field(
+        None,
+        description="OpenAI-compatible server (vLLM, SGLang, llama-server) for generation and translation, "
+        "e.g. http://gpu-box:8000/v1; --model then names a model it serves.",
+    )
+    embed_backend: str | None = Field(
+        None, description="OpenAI-compatible server for embed and rank (not implied by --backend)."
+    )
+    translate_backend: str | None = Field(
+        None, description="OpenAI-compatible server for translate (default: --backend)."
+    )
+    backend_api_key: str | None = Field(None, description="Bearer key the backends expect.", repr=False)
+    backend_chat: bool = Field(
+        True, description="Backend models take chat turns; --no-backend-chat sends raw text (base models)."
+    )
+    max_inflight: int = Field(32, ge=1, le=10_000, description="Calls in flight per backend before 'busy'.")
     ctx: int = Field(8192, ge=256, le=1_048_576, description="Context length in tokens (capped at the model's own).")
     gpu_layers: GpuLayers = Field(
         "auto", description="Layers to offload to the GPU: a number, 'all' or 'auto' (all that fit)."
@@ -54,10 +79,10 @@ class Settings(BaseSettings):
         900.0, ge=0, description="Seconds one tool call may run before it is stopped (0: no limit)."
     )
     price_input: float = Field(
-        3.0, ge=0, description="Reference frontier price, USD per million input tokens, for the savings account."
+        5.0, ge=0, description="Reference frontier price, USD per million input tokens, for the usage account."
     )
     price_output: float = Field(
-        15.0, ge=0, description="Reference frontier price, USD per million output tokens, for the savings account."
+        25.0, ge=0, description="Reference frontier price, USD per million output tokens, for the usage account."
     )
     transport: Transport = Field("stdio", description="stdio (for desktop clients) or http (streamable HTTP).")
     host: str = Field("127.0.0.1", description="HTTP bind address.")
@@ -103,10 +128,18 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_http_auth(self) -> Settings:
-        if self.transport == "http" and self.host not in LOOPBACK_HOSTS and not self.auth_token:
+        if self.transport != "http" or self.host in LOOPBACK_HOSTS:
+            return self
+        if not self.auth_token:
             raise ValueError(
                 f"refusing to serve HTTP on {self.host} without a bearer token: anyone who can reach it could "
                 "use your GPU. Set --auth-token (or MCP_OPEN_AUTH_TOKEN), or bind --host 127.0.0.1."
+            )
+        if len(self.auth_token.strip()) < MIN_TOKEN_CHARS:
+            raise ValueError(
+                f"--auth-token is {len(self.auth_token.strip())} characters; a server on {self.host} needs at least "
+                f"{MIN_TOKEN_CHARS}, or it can be guessed. Make one with "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(24))'`, or bind --host 127.0.0.1."
             )
         return self
 
@@ -118,6 +151,16 @@ class Settings(BaseSettings):
         from mcp_open.store.db import default_data_dir
 
         return default_data_dir()
+
+    @field_validator("backend", "embed_backend", "translate_backend", mode="after")
+    @classmethod
+    def _check_backend_url(cls, value: str | None) -> str | None:
+        return backend_root(value) if value else None
+
+    @property
+    def translation_backend(self) -> str | None:
+        """The server translate uses, if any."""
+        return self.translate_backend or self.backend
 
     @property
     def translation_model(self) -> str:

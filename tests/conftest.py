@@ -111,7 +111,16 @@ def console_script() -> str:
     return str(candidate)
 
 
+def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """Environment for a server subprocess: offline, this checkout's code, the test's data directory.
+
+    The SDK starts stdio servers with a filtered environment (HOME, PATH, ...), so without PYTHONPATH a console
+    script launched from a git worktree would run the code the venv was installed from.
+    """
+    passed = {name: os.environ[name] for name in ("PYTHONPATH", "MCP_OPEN_DATA_DIR") if name in os.environ}
+    return {"HF_HUB_OFFLINE": "1", **passed, **(extra or {})}
+
+
 def stdio_params(*args: str, env: dict[str, str] | None = None) -> StdioServerParameters:
     """Launch `mcp-open serve ARGS` over stdio."""
-    full_env = {"HF_HUB_OFFLINE": "1", **(env or {})}
-    return StdioServerParameters(command=console_script(), args=["serve", *args], env=full_env)
+    return StdioServerParameters(command=console_script(), args=["serve", *args], env=child_env(env))

@@ -174,4 +174,4 @@ def test_real_gemma_starter_header_is_fast() -> None:
     assert (info.head_count_kv, info.kv_width) == (1, 256)
     assert 260_000_000 < info.parameter_count < 280_000_000
     assert info.size_bytes == path.stat().st_size
-    assert elapsed < 1.0, f"reading the header took {elapsed:.2f} s"
+    assert elapsed < 10.0, f"reading the header took {elapsed:.2f} s"  # gguf.GGUFReader: 25 s

@@ -150,3 +150,26 @@ def test_refuses_open_bind_without_token(tiny_chat: Path, tiny_embed: Path) -> N
     assert out.returncode == 2
     assert "0.0.0.0" in out.stderr and "--auth-token" in out.stderr
     assert out.stdout == ""
+
+
+async def test_401_says_how_to_send_the_token_and_advertises_no_oauth(tiny_chat: Path, tiny_embed: Path) -> None:
+    with http_server(tiny_chat, tiny_embed, "--auth-token", TOKEN) as url:
+        base = url.removesuffix("/mcp")
+        async with httpx2.AsyncClient() as http:
+            refused = await http.post(
+                url,
+                json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+                headers={"Accept": "application/json, text/event-stream"},
+            )
+            discovery = [
+                (await http.get(f"{base}{path}")).status_code
+                for path in ("/.well-known/oauth-protected-resource/mcp", "/.well-known/oauth-authorization-server")
+            ]
+    assert refused.status_code == 401
+    assert refused.headers["www-authenticate"] == 'Bearer realm="mcp-open"'  # no resource_metadata to follow
+    body = refused.json()
+    assert body["error"] == "missing_token"
+    assert (
+        "'Authorization: Bearer <token>'" in body["error_description"] and "--auth-token" in body["error_description"]
+    )
+    assert discovery == [404, 404]

@@ -1,7 +1,6 @@
 """Tests for the language table, DeepL-style code normalisation and detection."""
 
 import threading
-import time
 
 import pytest
 
@@ -211,11 +210,8 @@ def test_detect_returns_none_when_no_language_stands_out(text: str) -> None:
 def test_detect_reads_only_the_head_of_a_long_text() -> None:
     head = "Die Katze schläft auf dem Sofa, während draußen der Regen fällt. " * 400
     tail = "Le chat dort sur le canapé pendant que la pluie tombe dehors. " * 4_000
-    started = time.perf_counter()
     detected = detect_language(head + tail)
-    elapsed = time.perf_counter() - started
-    assert detected is not None and detected.code == "de"
-    assert elapsed < 1.0
+    assert detected is not None and detected.code == "de"  # the French tail, ten times longer, was never read
 
 
 def test_detect_from_many_threads_agrees() -> None:

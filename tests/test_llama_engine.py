@@ -65,15 +65,18 @@ def test_a_shared_prefix_is_reused_from_the_kv_cache(engine: LlamaEngine) -> Non
     assert again.cached_tokens >= again.prompt_tokens - PREFILL_TAIL - 8
 
 
-def test_the_prompt_must_fit_and_the_budget_is_clamped(engine: LlamaEngine) -> None:
-    per_word = engine.count_tokens("word " * 100) / 100
-    with pytest.raises(ContextOverflowError, match="context window is 2048 tokens"):
-        engine.complete(Prompt.raw("word " * int(2100 / per_word)), max_tokens=4, sampling=GREEDY)
-    nearly_full = Prompt.raw("word " * int(2000 / per_word))
-    tokens = engine.prompt_tokens(nearly_full)
-    done = engine.complete(nearly_full, max_tokens=500, sampling=GREEDY)
-    assert 2048 - tokens < 500
-    assert done.completion_tokens <= 2048 - tokens
+def test_the_prompt_must_fit_and_the_budget_is_clamped(tiny_chat: Path) -> None:
+    small = LlamaEngine(str(tiny_chat), EngineConfig(n_ctx=256, n_threads=2))
+    per_word = small.count_tokens("word " * 100) / 100
+    with pytest.raises(ContextOverflowError, match="context window is 256 tokens"):
+        small.complete(Prompt.raw("word " * int(300 / per_word)), max_tokens=4, sampling=GREEDY)
+    nearly_full = Prompt.raw("word " * int(230 / per_word))
+    tokens = small.prompt_tokens(nearly_full)
+    done = small.complete(nearly_full, max_tokens=100, sampling=GREEDY)
+    assert 256 - tokens < 100
+    assert done.completion_tokens <= 256 - tokens
+    small.close()
+    assert small.info.n_ctx == 256 and small.info.chat  # describing a closed engine is safe (no freed context)
 
 
 @pytest.mark.parametrize("marker", ["<|im_start|>", "<|im_end|>", "<|endoftext|>"])

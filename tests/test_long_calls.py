@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import json
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
-from mcp import Client, MCPError
+from mcp import Client
 
+from mcp_open.edge.server import build_server
+from mcp_open.engines.protocol import Cancelled, Completion, Hooks, Prompt
+from mcp_open.engines.scripted import ScriptedEngine
+from mcp_open.serving.slots import LoadedModel
 from mcp_open.settings import Settings
-from tests.conftest import ClientFactory, stdio_params
+from mcp_open.tasks.service import Service
+from tests.conftest import ClientFactory
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -45,10 +52,17 @@ class ProgressLog:
 async def cancel_mid_generation(client: Client) -> None:
     """Start a long generation, cancel it once tokens flow, then check the decoder really stopped."""
     log = ProgressLog()
+    finished: list[Any] = []
+
+    async def call() -> None:
+        finished.append(await client.call_tool("generate", LONG, progress_callback=log))
+
     async with anyio.create_task_group() as tg:
-        tg.start_soon(lambda: client.call_tool("generate", LONG, progress_callback=log))
+        tg.start_soon(call)
         await log.wait_for(lambda p, total, msg: p >= 5)
         tg.cancel_scope.cancel()
+    # Otherwise the cancel came too late to mean anything (the test's process stalled while the model decoded).
+    assert not finished, "the call finished before it was cancelled"
     after = await client.call_tool("generate", {"prompt": "Hello", "max_tokens": 3, "temperature": 0})
     assert not after.is_error
     stats = await generation_stats(client)
@@ -58,12 +72,6 @@ async def cancel_mid_generation(client: Client) -> None:
 
 async def test_cancel_stops_the_decoder_in_memory(connect: ClientFactory, gemma: Path, tiny_embed: Path) -> None:
     async with connect(long_settings(gemma, tiny_embed)) as client:
-        await cancel_mid_generation(client)
-
-
-async def test_cancel_stops_the_decoder_over_stdio(gemma: Path, tiny_embed: Path) -> None:
-    params = stdio_params("--model", str(gemma), "--embed-model", str(tiny_embed), "--ctx", "4096")
-    async with Client(params) as client:
         await cancel_mid_generation(client)
 
 
@@ -110,18 +118,53 @@ async def test_fifo_order(connect_once: ClientFactory, gemma: Path, tiny_embed: 
     assert finished == [0, 1, 2, 3]
 
 
-async def test_timeout_stops_the_call_and_frees_the_model(
-    connect_once: ClientFactory, gemma: Path, tiny_embed: Path
-) -> None:
-    # Two seconds of a 3000-token budget: only a machine decoding 1500 tokens/s on one call would finish in time.
-    async with connect_once(long_settings(gemma, tiny_embed, timeout=2.0)) as client:
-        await client.call_tool("generate", {"prompt": "Warm up", "max_tokens": 1})  # load outside the timer
-        timed_out = await client.call_tool("generate", LONG)
-        assert timed_out.is_error and "--timeout" in timed_out.content[0].text
-        after = await client.call_tool("generate", {"prompt": "Hello", "max_tokens": 3})
-        assert not after.is_error
-        stats = await generation_stats(client)
-        assert stats["tokens_generated"] < LONG["max_tokens"]
+SAFETY_STEPS = 20_000  # at least 20 s of "decoding", far past the 0.5 s limit
+
+
+@dataclass
+class EndlessEngine(ScriptedEngine):
+    """Its first completion decodes until the call is stopped, however fast or slow the machine; later ones reply."""
+
+    decoding: threading.Event = field(default_factory=threading.Event)
+    steps: int = 0  # tokens of the endless completion
+    steps_after_stop: int = -1  # tokens decoded once should_stop() said so (a real stop leaves this at 0)
+    ended: bool = False
+
+    def complete(self, prompt: Prompt, **kwargs: Any) -> Completion:
+        if self.ended:
+            return super().complete(prompt, **kwargs)
+        hooks = kwargs.get("hooks") or Hooks()
+        try:
+            while not hooks.should_stop():
+                self.steps += 1
+                self.decoding.set()
+                threading.Event().wait(0.001)  # one "token" of work; the loop ends only when the call is stopped
+                if self.steps >= SAFETY_STEPS:  # the stop never came: end anyway, so the test fails instead of hanging
+                    raise Cancelled
+            self.steps_after_stop = 0
+            raise Cancelled
+        finally:
+            self.ended = True
+
+
+async def test_timeout_stops_the_call_and_frees_the_model(tiny_chat: Path, tiny_embed: Path) -> None:
+    engine = EndlessEngine(replies=[["after"]])
+    loads: list[str] = []
+
+    def loader(spec: str, settings: Settings, embedding: bool, note: Any) -> LoadedModel:
+        loads.append(spec)
+        return LoadedModel(engine, 0.0)
+
+    settings = Settings(model=str(tiny_chat), embed_model=str(tiny_embed), timeout=0.5)
+    with anyio.fail_after(60):  # a stop that never reached the engine would keep the model busy for good
+        async with Client(build_server(settings, Service(settings, loader=loader))) as client:
+            timed_out = await client.call_tool("generate", {"prompt": "Go on forever", "max_tokens": 4096})
+            after = await client.call_tool("generate", {"prompt": "Hello", "max_tokens": 3})
+    assert timed_out.is_error and "--timeout of 0.5 s" in timed_out.content[0].text
+    assert engine.decoding.is_set() and engine.steps > 0  # it was decoding when the limit struck
+    assert engine.ended and engine.steps_after_stop == 0  # and decoded nothing once told to stop
+    assert not after.is_error and after.structured_content["text"] == "after"
+    assert loads == [str(tiny_chat)]  # the same loaded model served the next call
 
 
 async def test_progress_reports_queue_load_and_tokens(connect: ClientFactory, gemma: Path, tiny_embed: Path) -> None:
@@ -135,17 +178,6 @@ async def test_progress_reports_queue_load_and_tokens(connect: ClientFactory, ge
     assert values == sorted(values) and len(set(values)) == len(values)
     assert any(msg and "loading" in msg for _, _, msg in log.events)
     assert any(total == 40 and msg and "/40 tokens" in msg for _, total, msg in log.events)
-
-
-async def test_client_timeout_cancels_server_work(gemma: Path, tiny_embed: Path) -> None:
-    params = stdio_params("--model", str(gemma), "--embed-model", str(tiny_embed), "--ctx", "4096")
-    async with Client(params) as client:
-        await client.call_tool("generate", {"prompt": "Warm up", "max_tokens": 1})
-        with pytest.raises(MCPError):
-            await client.call_tool("generate", LONG, read_timeout_seconds=1.0)
-        after = await client.call_tool("generate", {"prompt": "Hello", "max_tokens": 3})
-        assert not after.is_error
-        assert (await generation_stats(client))["tokens_generated"] < LONG["max_tokens"]
 
 
 async def test_translate_reports_tokens_out_of_its_budget(

@@ -8,9 +8,10 @@ from typing import Any
 
 import anyio
 import pytest
-from mcp import Client, stdio_client
+from mcp import Client
 
-from tests.conftest import ClientFactory, stdio_params, tiny_settings
+from tests.conftest import ClientFactory, tiny_settings
+from tests.fakegpu import inject_build
 
 pytestmark = pytest.mark.anyio
 
@@ -33,7 +34,7 @@ async def test_info_describes_each_loaded_model(connect: ClientFactory, tiny_cha
     assert gen["state"] == "loaded" and gen["file"] == str(tiny_chat) and gen["source"] == "local"
     assert gen["size_bytes"] == tiny_chat.stat().st_size
     assert gen["architecture"] == "qwen3" and gen["quant"] and gen["context"] == 1024
-    assert gen["layers_on_gpu"] == 0 and gen["layers_total"] == 2
+    assert 0 <= gen["layers_on_gpu"] <= gen["layers_total"] == 2  # how many depends on the build and GPU
     assert gen["load_seconds"] > 0 and gen["chat_template"] is True
     assert by_role(info)["embedding"]["state"] == "unloaded"  # loads only when embedding is used
     assert info["version"] and "gpu_offload" in info["llama_cpp"]
@@ -70,35 +71,12 @@ async def test_translate_model_is_its_own_instance(
 
 
 async def test_cpu_build_with_gpu_layers_still_serves_and_says_so(
-    tiny_chat: Path, tiny_embed: Path, tmp_path: Path
+    connect: ClientFactory, tiny_chat: Path, tiny_embed: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    errlog = tmp_path / "stderr.txt"
-    params = stdio_params("--model", str(tiny_chat), "--embed-model", str(tiny_embed), "--gpu-layers", "8")
-    with errlog.open("w") as err:
-        async with Client(stdio_client(params, errlog=err)) as client:
-            result = await client.call_tool("generate", {"prompt": "hi", "max_tokens": 2})
-            info = await read_info(client)
+    inject_build(monkeypatch, can_offload=False)  # whatever this machine's build is
+    async with connect(tiny_settings(tiny_chat, tiny_embed, gpu_layers=8)) as client:
+        result = await client.call_tool("generate", {"prompt": "hi", "max_tokens": 2})
+        info = await read_info(client)
     assert not result.is_error
     assert by_role(info)["generation"]["layers_on_gpu"] == 0
-    assert "cannot offload" in info["gpu"]["warning"]
-    text = errlog.read_text()
-    assert "cannot offload to a GPU" in text and "GGML_CUDA=on" in text
-
-
-async def test_savings_account_prices_delegated_tokens(
-    connect: ClientFactory, tiny_chat: Path, tiny_embed: Path
-) -> None:
-    settings = tiny_settings(tiny_chat, tiny_embed, price_input=2.0, price_output=10.0)
-    async with connect(settings) as client:
-        gen = await client.call_tool("generate", {"prompt": "Summarise this.", "max_tokens": 5})
-        await client.call_tool("embed", {"texts": ["not priced"]})
-        savings = (await read_info(client))["savings"]
-    usage = gen.structured_content["usage"]
-    assert savings["tools"]["generate"] == {
-        "calls": 1,
-        "prompt_tokens": usage["prompt_tokens"],
-        "completion_tokens": usage["completion_tokens"],
-    }
-    assert savings["tools"]["embed"]["calls"] == 1
-    expected = (usage["prompt_tokens"] * 2.0 + usage["completion_tokens"] * 10.0) / 1e6
-    assert savings["frontier_equivalent_usd"] == pytest.approx(expected, abs=1e-6)
+    assert "cannot offload" in info["gpu"]["warning"] and "GGML_CUDA=on" in info["gpu"]["warning"]

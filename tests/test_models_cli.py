@@ -88,5 +88,6 @@ async def test_serve_an_alias_from_the_cache(
 def test_info_command_prints_build_and_models(tiny_chat: Path, tmp_path: Path) -> None:
     out = run_cli("info", "--model", str(tiny_chat), home=tmp_path)
     info = json.loads(out.stdout)
-    assert info["llama_cpp"]["gpu_offload"] is False
-    assert {m["role"]: m["spec"] for m in info["models"]}["generation"] == str(tiny_chat)
+    assert isinstance(info["llama_cpp"]["gpu_offload"], bool)  # whichever build this is
+    gen = {m["role"]: m for m in info["models"]}["generation"]
+    assert gen["spec"] == gen["file"] == str(tiny_chat) and gen["layers_total"] == 2

@@ -242,8 +242,8 @@ async def test_one_validated_object_per_file_and_json_lines(
     settings = gemma_settings(gemma, tiny_embed).model_copy(update={"allow_dirs": [tmp_path]})
     args = {"prompt": "Extract the invoice.", "files": ["*.txt"], "each": True, "json_schema": INVOICE}
     async with connect_once(settings) as client:
-        answers = await client.call_tool("generate", {**args, "max_tokens": 48, "seed": 1})
-        written = await client.call_tool("generate", {**args, "max_tokens": 48, "output_path": "out.jsonl"})
+        answers = await client.call_tool("generate", {**args, "max_tokens": 96, "seed": 1})
+        written = await client.call_tool("generate", {**args, "max_tokens": 96, "seed": 2, "output_path": "out.jsonl"})
         folder = await client.call_tool("generate", {**args, "output_path": str(tmp_path) + "/"})
     assert not answers.is_error, answers.content
     files = answers.structured_content["files"]

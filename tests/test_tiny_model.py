@@ -70,7 +70,7 @@ def test_gguf_reader_sees_a_small_qwen3(tmp_path: Path) -> None:
     assert field(path, "qwen3.pooling_type") is None
     assert len(reader.tensors) == 3 + 2 * 11
     assert path.stat().st_size < 5 * 1024 * 1024
-    assert elapsed < 2.0
+    assert elapsed < 30.0  # a bound against pathological slowness only; speed is the benchmark's job
 
 
 def test_chat_template_can_be_left_out(tmp_path: Path) -> None:

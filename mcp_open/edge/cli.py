@@ -1,4 +1,4 @@
-"""Command line: `mcp-open serve`, `mcp-open models list|pull|info`, `mcp-open info`. Feeds Settings, nothing else."""
+"""Command line: `mcp-open serve`, `models list|pull|info`, `info`, `usage`. Feeds Settings, nothing else."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ import argparse
 import dataclasses
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from pydantic import ValidationError
 
@@ -17,15 +19,18 @@ from mcp_open.errors import McpOpenError
 from mcp_open.settings import Settings
 
 log = logging.getLogger("mcp_open")
+notice = logging.getLogger("mcp_open.notice")  # plain lines for the person at the terminal, on stderr
 
 SHORT_FLAGS = {"verbose": ["-v"], "allow_dirs": ["--allow-dir"]}
 REPEATABLE = frozenset({"allow_dirs"})  # list settings whose flag may be given several times
 METAVARS = {"gpu_layers": "N|auto|all", "tensor_split": "A,B,..", "kv_cache_type": "TYPE", "allow_dirs": "DIR"}
 
 
-def _add_settings_flags(parser: argparse.ArgumentParser) -> None:
+def _add_settings_flags(parser: argparse.ArgumentParser, only: Sequence[str] | None = None) -> None:
     """One flag per Settings field, help from its description; unset flags leave env and defaults alone."""
     for name, field in Settings.model_fields.items():
+        if only is not None and name not in only:
+            continue
         flags = [*SHORT_FLAGS.get(name, []), "--" + name.replace("_", "-")]
         value = field.get_default(call_default_factory=True)
         default = value if value not in (None, []) else "unset"
@@ -44,13 +49,35 @@ def _settings_from(args: argparse.Namespace) -> Settings:
     return Settings(**given)
 
 
+class _StderrNow(logging.StreamHandler):
+    """Writes to whatever sys.stderr is when a line is logged (main() may run again with another one)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
 def _setup_logging(verbose: bool) -> None:
-    """Our logs and llama.cpp's go to stderr; stdout is the MCP wire."""
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    """Our logs and llama.cpp's go to stderr; stdout is the MCP wire. Safe to call again once settings are read."""
+    logging.basicConfig(stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger().setLevel(logging.INFO if verbose else logging.WARNING)
+    # huggingface_hub prints through its own handler; passing its records on as well printed each one twice.
+    logging.getLogger("huggingface_hub").propagate = False
+    if not notice.handlers:
+        plain = _StderrNow()
+        plain.setFormatter(logging.Formatter("mcp-open: %(message)s"))
+        notice.addHandler(plain)
+        notice.setLevel(logging.INFO)
+        notice.propagate = False
+
+
+def _stdio_banner() -> None:
+    """Someone ran `serve` by hand: say what it is waiting for (an MCP client, not a person)."""
+    if sys.stdin.isatty():
+        notice.warning(
+            "serving MCP on stdio: waiting for an MCP client to speak JSON-RPC on stdin (MCP clients start this "
+            "command themselves; see README). Ctrl-C stops it; `mcp-open doctor` checks your setup."
+        )
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -61,15 +88,31 @@ def _serve(args: argparse.Namespace) -> int:
     server = build_server(settings)
     if settings.transport == "stdio":
         log.info("mcp-open %s serving on stdio (model %s, embed %s)", __version__, settings.model, settings.embed_model)
-        server.run("stdio")
-        return 0
-    from mcp_open.edge.httpauth import transport_security
+        _stdio_banner()
+        import anyio
 
-    log.warning("mcp-open %s serving streamable HTTP at http://%s:%s/mcp", __version__, settings.host, settings.port)
-    server.run(
-        "streamable-http", host=settings.host, port=settings.port, transport_security=transport_security(settings)
-    )
-    return 0
+        from mcp_open.edge.stdio import serve_stdio
+
+        anyio.run(serve_stdio, server)
+        _exit_now(0)
+    from mcp_open.edge.httpserve import serve_http
+
+    where = f"http://{settings.host}:{settings.port}/mcp"
+    notice.warning("serving MCP over streamable HTTP at %s (version %s); Ctrl-C stops it", where, __version__)
+    serve_http(server, settings)
+    _exit_now(0)
+
+
+def _exit_now(code: int) -> NoReturn:
+    """Exit once the server has closed its models and answered its calls.
+
+    The interpreter's own teardown spends about a second more in native finalizers after a model was used
+    (measured: 1.0-1.2 s on 2 cores), which would break "a stop signal exits within a second".
+    """
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _models_list(_args: argparse.Namespace) -> int:
@@ -118,24 +161,92 @@ def _info(args: argparse.Namespace) -> int:
     _setup_logging(settings.verbose)
     from mcp_open.tasks.service import Service
 
-    print(json.dumps(Service(settings).info(), indent=2))
+    service = Service(settings)
+    info = service.info(probe_backends=True)
+    print(json.dumps(info, indent=2))
+    for line in service.startup_warnings():
+        notice.warning(line)
     return 0
+
+
+def _index(args: argparse.Namespace) -> int:
+    settings = _settings_from(args)
+    _setup_logging(settings.verbose)
+    from mcp_open.tasks import index_command
+
+    if args.status:
+        return index_command.show_status(settings)
+    if not args.paths:
+        print("mcp-open index: name at least one folder, file or glob (or pass --status)", file=sys.stderr)
+        return 2
+    return index_command.run(settings, args.paths)
+
+
+def _usage(args: argparse.Namespace) -> int:
+    from mcp_open.tasks.usage_report import usage_text
+
+    print(usage_text(_settings_from(args), since=args.since, by=args.by, as_json=args.json))
+    return 0
+
+
+def _add_usage(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    usage = commands.add_parser("usage", help="What delegating cost the agent and saved it, from the usage ledger.")
+    usage.add_argument("--since", metavar="WHEN", help="Only calls since then: 30m, 12h, 7d, 2w or a date.")
+    usage.add_argument("--by", choices=["tool", "model", "day"], help="One row per tool, model or UTC day.")
+    usage.add_argument("--json", action="store_true", help="Print JSON instead of a table.")
+    _add_settings_flags(usage, only=("data_dir", "price_input", "price_output"))
+    usage.set_defaults(run=_usage)
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    settings = _settings_from(args)
+    _setup_logging(settings.verbose)
+    from mcp_open.serving.doctor import run_checks
+
+    checks = run_checks(settings)
+    for check in checks:
+        print(f"{'ok' if check.ok else 'PROBLEM':8} {check.topic}: {check.text}")
+        if check.fix:
+            print(f"{'':8} fix: {check.fix}")
+    problems = sum(not check.ok for check in checks)
+    print(f"\n{problems} problem(s) found" if problems else "\neverything mcp-open needs is in place")
+    return 1 if problems else 0
+
+
+def _needs_command(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
+    """A handler for a command group called without its subcommand: show what it offers."""
+
+    def run(_args: argparse.Namespace) -> int:
+        parser.print_help(sys.stderr)
+        return 2
+
+    return run
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line."""
     parser = argparse.ArgumentParser(prog="mcp-open", description="Local GGUF Qwen models as MCP tools.")
     parser.add_argument("--version", action="version", version=f"mcp-open {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser.set_defaults(run=_needs_command(parser))
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command")
     serve = commands.add_parser("serve", help="Run the MCP server (stdio by default).")
     _add_settings_flags(serve)
     serve.set_defaults(run=_serve)
     info = commands.add_parser("info", help="Print version, llama.cpp build features and configured models.")
     _add_settings_flags(info)
     info.set_defaults(run=_info)
-    models = commands.add_parser("models", help="List, download and inspect models.").add_subparsers(
-        dest="models_command", required=True
-    )
+    index = commands.add_parser("index", help="Build the search index of folders ahead of time, or show it.")
+    index.add_argument("paths", nargs="*", metavar="PATH", help="Folders, files or globs to index.")
+    index.add_argument("--status", action="store_true", help="Show what is indexed, per embedding model.")
+    _add_settings_flags(index)
+    index.set_defaults(run=_index)
+    _add_usage(commands)
+    doctor = commands.add_parser("doctor", help="Check Python, llama.cpp build, GPU, cache and configured models.")
+    _add_settings_flags(doctor)
+    doctor.set_defaults(run=_doctor)
+    models_parser = commands.add_parser("models", help="List, download and inspect models.")
+    models_parser.set_defaults(run=_needs_command(models_parser))
+    models = models_parser.add_subparsers(title="commands", metavar="COMMAND", dest="models_command")
     listing = models.add_parser("list", help="The Qwen catalog, with what is already downloaded.")
     listing.add_argument("--json", action="store_true", help="Print JSON instead of a table.")
     listing.set_defaults(run=_models_list)
@@ -152,6 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the mcp-open console script."""
     args = build_parser().parse_args(argv)
+    _setup_logging(bool(getattr(args, "verbose", False)))
     run: Callable[[argparse.Namespace], int] = args.run
     try:
         return run(args)

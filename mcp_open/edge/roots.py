@@ -24,6 +24,11 @@ def roots_for_files_out(ctx: Context, files: list[str] | None, output_path: str 
     return ListRoots() if (files or output_path) and _offers_roots(ctx) else None
 
 
+def roots_for_search(ctx: Context) -> ListRoots | None:
+    """Ask the client for its roots for every search (search always reads files)."""
+    return ListRoots() if _offers_roots(ctx) else None
+
+
 def root_paths(result: ListRootsResult | None) -> list[Path]:
     """Local folders from the client's file:// roots; other schemes and hosts are ignored."""
     if result is None:

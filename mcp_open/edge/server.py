@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import anyio
+import anyio.to_thread
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
@@ -19,9 +20,11 @@ from mcp_types import ListRootsResult
 from pydantic import Field
 
 from mcp_open import __version__
-from mcp_open.edge import tool_docs
-from mcp_open.edge.httpauth import auth_options
-from mcp_open.edge.roots import root_paths, roots_for_files, roots_for_files_out
+from mcp_open.edge import recording, tool_docs
+from mcp_open.edge.lifecycle import CallStopped, in_flight_of
+from mcp_open.edge.results import shape_results
+from mcp_open.edge.roots import root_paths, roots_for_files, roots_for_files_out, roots_for_search
+from mcp_open.edge.rpcerrors import explain_errors
 from mcp_open.engines.protocol import Cancelled
 from mcp_open.errors import McpOpenError
 from mcp_open.serving.calls import CallContext, ProgressState
@@ -37,9 +40,11 @@ from mcp_open.tasks.schemas import (
     TranslateRequest,
     TranslateResult,
 )
+from mcp_open.tasks.search_schemas import SearchMode, SearchResult
 from mcp_open.tasks.service import Service
 
 log = logging.getLogger(__name__)
+notice = logging.getLogger("mcp_open.notice")  # plain lines for the operator, on stderr
 T = TypeVar("T")
 
 # File arguments, the same on every tool that takes them.
@@ -97,15 +102,25 @@ async def _keep_alive_loop(service: Service) -> None:
             log.info("unloaded the idle %s model", role)
 
 
+async def _announce(service: Service) -> None:
+    """Say at start, off the handshake's path, which models cannot be served and the GPU answer if not a plain yes."""
+    try:
+        lines = await anyio.to_thread.run_sync(service.startup_warnings, abandon_on_cancel=True)
+    except Exception:  # a start-up note must never take the server down
+        log.exception("could not check the configured models at start")
+        return
+    for line in lines:
+        notice.warning(line)
+
+
 def build_server(settings: Settings, service: Service | None = None) -> MCPServer:
     """The MCP server over one service; nothing loads until a tool needs a model."""
     service = service or Service(settings)
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer) -> AsyncIterator[AppState]:
-        for warning in service.startup_warnings():
-            log.warning(warning)
         async with anyio.create_task_group() as tg:
+            tg.start_soon(_announce, service)
             if settings.keep_alive is not None:
                 tg.start_soon(_keep_alive_loop, service)
             try:
@@ -113,6 +128,7 @@ def build_server(settings: Settings, service: Service | None = None) -> MCPServe
             finally:
                 tg.cancel_scope.cancel()
                 service.close()
+                log.info("models closed")
 
     mcp = MCPServer(
         "mcp-open",
@@ -120,33 +136,41 @@ def build_server(settings: Settings, service: Service | None = None) -> MCPServe
         instructions=tool_docs.SERVER_INSTRUCTIONS,
         lifespan=lifespan,
         log_level="INFO" if settings.verbose else "WARNING",
-        **auth_options(settings),
+        middleware=[explain_errors, shape_results],
     )
+    in_flight = in_flight_of(mcp)
 
     def local_roots(declared: ListRootsResult | None) -> list[Path]:
         """A client's roots name folders on its own machine: honoured over stdio, ignored over HTTP."""
         return root_paths(declared) if settings.transport == "stdio" else []
 
     async def run_call(ctx: Context, work: Callable[[CallContext], Awaitable[T]]) -> T:
+        """Run one call, recorded in the usage ledger."""
+        return await recording.recorded(ctx, service.recorder, lambda: run_tool(ctx, work))
+
+    async def run_tool(ctx: Context, work: Callable[[CallContext], Awaitable[T]]) -> T:
         """Run one call with progress, the timeout and errors turned into tool errors."""
         call = CallContext()
         failure: BaseException | None = None
         result: T | None = None
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(_pump_progress, ctx, call.progress)
-            try:
-                # move_on_after, not fail_after: only our own limit may be reported as the server's --timeout.
-                with anyio.move_on_after(settings.timeout) as limit:
-                    result = await work(call)
-                if limit.cancelled_caught:
-                    failure = ServerTimeout()
-            except (McpOpenError, Cancelled) as exc:
-                failure = exc
-            except Exception as exc:  # a bug or an engine failure: say so, keep serving
-                log.exception("unexpected failure in a tool call")
-                failure = exc
-            finally:
-                tg.cancel_scope.cancel()
+        try:
+            async with in_flight.track(ctx.request_context.request), anyio.create_task_group() as tg:
+                tg.start_soon(_pump_progress, ctx, call.progress)
+                try:
+                    # move_on_after, not fail_after: only our own limit may be reported as the server's --timeout.
+                    with anyio.move_on_after(settings.timeout) as limit:
+                        result = await work(call)
+                    if limit.cancelled_caught:
+                        failure = ServerTimeout()
+                except (McpOpenError, Cancelled) as exc:
+                    failure = exc
+                except Exception as exc:  # a bug or an engine failure: say so, keep serving
+                    log.exception("unexpected failure in a tool call")
+                    failure = exc
+                finally:
+                    tg.cancel_scope.cancel()
+        except CallStopped as exc:  # shutdown or a dropped HTTP client: answer (if anyone listens), free the model
+            failure = exc
         if failure is not None:
             raise ToolError(_explain(failure, settings))
         assert result is not None
@@ -161,14 +185,24 @@ def build_server(settings: Settings, service: Service | None = None) -> MCPServe
             list[ChatMessage] | None, Field(description="Chat turns, oldest first. Give this or `prompt`.")
         ] = None,
         system: Annotated[str | None, Field(description="System prompt: role, rules, output format.")] = None,
-        max_tokens: Annotated[int, Field(ge=1, le=262_144, description="Most tokens to generate.")] = 512,
+        max_tokens: Annotated[
+            int,
+            Field(ge=1, description="Most tokens to generate (the server's --max-tokens caps it; 4096 unless set)."),
+        ] = min(512, settings.max_tokens),
         temperature: Annotated[
-            float | None, Field(ge=0, le=2, description="Randomness; 0 is greedy. Default 0.7 (0.6 thinking).")
+            float | None,
+            Field(ge=0, le=2, allow_inf_nan=False, description="Randomness; 0 is greedy. Default 0.7 (0.6 thinking)."),
         ] = None,
-        top_p: Annotated[float | None, Field(gt=0, le=1, description="Nucleus sampling. Default 0.8.")] = None,
+        top_p: Annotated[
+            float | None, Field(gt=0, le=1, allow_inf_nan=False, description="Nucleus sampling. Default 0.8.")
+        ] = None,
         top_k: Annotated[int, Field(ge=0, le=1000, description="Sample from the k likeliest tokens.")] = 20,
-        min_p: Annotated[float, Field(ge=0, le=1, description="Drop tokens below this share of the top.")] = 0.0,
-        repeat_penalty: Annotated[float, Field(ge=0.5, le=2, description="Above 1 discourages repeats.")] = 1.0,
+        min_p: Annotated[
+            float, Field(ge=0, le=1, allow_inf_nan=False, description="Drop tokens below this share of the top.")
+        ] = 0.0,
+        repeat_penalty: Annotated[
+            float, Field(ge=0.5, le=2, allow_inf_nan=False, description="Above 1 discourages repeats.")
+        ] = 1.0,
         seed: Annotated[int | None, Field(ge=0, le=2**32 - 2, description="Fix for repeatable sampling.")] = None,
         stop: Annotated[list[str] | None, Field(max_length=16, description="Stop before any of these.")] = None,
         thinking: Annotated[bool, Field(description="Let Qwen3 reason before answering.")] = False,
@@ -284,6 +318,30 @@ def build_server(settings: Settings, service: Service | None = None) -> MCPServe
             ),
         )
 
+    @mcp.tool(name="search", description=tool_docs.SEARCH, annotations=tool_docs.READ_ONLY_IDEMPOTENT)
+    async def search(
+        ctx: Context,
+        client_roots: Annotated[ListRootsResult | None, Resolve(roots_for_search)],
+        query: Annotated[str, Field(description="What you are looking for, in words or as an exact identifier.")],
+        paths: Annotated[
+            list[str] | None,
+            Field(description="Folders, files or globs inside the allowed folders; default: all of them."),
+        ] = None,
+        top_k: Annotated[int, Field(ge=1, le=100, description="How many passages to return.")] = 5,
+        instruction: Annotated[
+            str | None, Field(description="Task for instruction-aware embedders (Qwen3-Embedding).")
+        ] = None,
+        mode: Annotated[SearchMode, Field(description="hybrid (meaning and words), semantic or lexical.")] = "hybrid",
+    ) -> SearchResult:
+        """Search the user's files."""
+        roots = local_roots(client_roots)
+        return await run_call(
+            ctx,
+            lambda call: service.search(
+                query, paths, top_k=top_k, instruction=instruction, mode=mode, call=call, client_roots=roots
+            ),
+        )
+
     @mcp.tool(name="languages", description=tool_docs.LANGUAGES, annotations=tool_docs.READ_ONLY_IDEMPOTENT)
     async def languages() -> LanguagesResult:
         """List languages (async: a worker-thread hop would cost more than the work)."""
@@ -306,6 +364,8 @@ def _explain(failure: BaseException, settings: Settings) -> str:
         )
     if isinstance(failure, Cancelled):
         return "the call was cancelled"
+    if isinstance(failure, CallStopped):
+        return str(failure)
     if not isinstance(failure, McpOpenError):
         return (
             f"unexpected {type(failure).__name__}: {failure}. The server is still running; its stderr has the "

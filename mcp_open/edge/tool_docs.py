@@ -50,6 +50,14 @@ RANK = (
     "`documents` ranks the passages of those files (paragraphs of up to about 1,200 characters), each result "
     "with its `path`, first `line` and, for PDFs, `page`."
 )
+SEARCH = (
+    "Search the user's files (folders, files or globs inside the allowed folders) for the passages that answer "
+    "`query`, and return only those: path, line range (page for PDF), score, the passage text and whether it "
+    "matched by meaning, by words or both. Use it instead of reading whole files into the conversation. The "
+    "first search of a folder indexes it (with progress); later searches re-embed only files that changed. "
+    "`mode`: hybrid (default; best for most queries), semantic (paraphrases) or lexical (exact identifiers, "
+    "names, error codes)."
+)
 LANGUAGES = "List the language codes `translate` accepts, with English and native names."
 
 # generate and translate write files when given output_path, and replace them only with overwrite=true.

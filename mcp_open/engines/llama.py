@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mcp_open.engines.constraints import Guide, Guides, Vocabulary
+from mcp_open.engines.pieces import split_pieces
 from mcp_open.engines.protocol import (
     Cancelled,
     Completion,
@@ -49,8 +50,14 @@ ABORT_POLL_SECONDS = 0.01
 # every sequence's tokens are masked against the whole batch, so cost grows with its square (3.8x on the
 # tiny model at 64 texts, unchanged on Gemma; bench/).
 EMBED_PACK_TOKENS = 512
+# Texts longer than this are tokenized in pieces of about this many characters (see tokenize).
+TOKENIZE_PIECE_CHARS = 512
 # generate() evaluates the prompt's tail itself; leaving it this many tokens avoids a lone one-token decode.
 PREFILL_TAIL = 32
+
+
+def _never() -> bool:
+    return False
 
 
 @dataclass(frozen=True)
@@ -156,6 +163,10 @@ class LlamaEngine:
                 "architecture this llama-cpp-python supports (see `mcp-open models info PATH`)."
             ) from exc
         self._vocab = llama_cpp.llama_model_get_vocab(self._llama.model)
+        # Read once: after close() the native context is gone, and describing the engine must still be safe.
+        self._n_ctx = min(int(self._llama.n_ctx()), config.n_ctx)
+        self._n_embd = int(self._llama.n_embd())
+        self._metadata = dict(self._llama.metadata)
         self.tokens_generated = 0
         self._abort_requested = False
         self.prompt_tokens_evaluated = 0
@@ -166,22 +177,22 @@ class LlamaEngine:
     @property
     def n_ctx(self) -> int:
         """Context window in tokens: what we asked for, since llama-cpp-python sizes its buffers to that."""
-        return min(int(self._llama.n_ctx()), self.config.n_ctx)
+        return self._n_ctx
 
     @property
     def n_embd(self) -> int:
         """Embedding width."""
-        return int(self._llama.n_embd())
+        return self._n_embd
 
     @property
     def chat_template(self) -> str | None:
         """The Jinja chat template stored in the GGUF, if any."""
-        return self._llama.metadata.get("tokenizer.chat_template") or None
+        return self._metadata.get("tokenizer.chat_template") or None
 
     @property
     def metadata(self) -> dict[str, str]:
         """GGUF metadata as llama.cpp reports it."""
-        return dict(self._llama.metadata)
+        return dict(self._metadata)
 
     @property
     def info(self) -> EngineInfo:
@@ -214,9 +225,38 @@ class LlamaEngine:
         """Text of the EOS token."""
         return self.token_text(self._llama.token_eos())
 
-    def tokenize(self, text: str, *, add_special: bool = True, parse_special: bool = False) -> list[int]:
-        """Tokens of text; add_special adds BOS/EOS as the vocabulary asks; parse_special reads control tokens."""
-        return list(self._llama.tokenize(text.encode("utf-8"), add_bos=add_special, special=parse_special))
+    def tokenize(
+        self,
+        text: str,
+        *,
+        add_special: bool = True,
+        parse_special: bool = False,
+        should_stop: StopFn = _never,
+        limit: int | None = None,
+    ) -> list[int]:
+        """Tokens of text; add_special adds BOS/EOS as the vocabulary asks; parse_special reads control tokens.
+
+        Long texts go in pieces (some llama.cpp tokenizers slow down with the square of the length), so a cancel
+        lands between pieces and a text already past limit tokens stops there (the count is then a lower bound).
+        """
+        if len(text) <= TOKENIZE_PIECE_CHARS:
+            return list(self._llama.tokenize(text.encode("utf-8"), add_bos=add_special, special=parse_special))
+        body: list[int] = []
+        for piece in split_pieces(text, TOKENIZE_PIECE_CHARS):
+            if should_stop():
+                raise Cancelled
+            body += self._llama.tokenize(piece.encode("utf-8"), add_bos=False, special=parse_special)
+            if limit is not None and len(body) > limit:
+                break
+        head, tail = self._special_ends() if add_special else ([], [])
+        return head + body + tail
+
+    def _special_ends(self) -> tuple[list[int], list[int]]:
+        """The tokens add_special puts before and after a text (BOS, EOS), read off a one-letter text."""
+        plain = list(self._llama.tokenize(b"a", add_bos=False, special=False))
+        full = list(self._llama.tokenize(b"a", add_bos=True, special=False))
+        at = next((i for i in range(len(full)) if full[i : i + len(plain)] == plain), 0)
+        return full[:at], full[at + len(plain) :]
 
     def detokenize(self, tokens: Sequence[int]) -> str:
         """Text of tokens."""
@@ -230,10 +270,13 @@ class LlamaEngine:
         """Tokens the prompt takes once rendered."""
         return len(self.render(prompt))
 
-    def render(self, prompt: Prompt) -> list[int]:
-        """Prompt tokens: the template's markup may hold control tokens, the caller's text never does."""
+    def render(self, prompt: Prompt, should_stop: StopFn = _never) -> list[int]:
+        """Prompt tokens: the template's markup may hold control tokens, the caller's text never does.
+
+        Stops counting once past the context (the prompt cannot fit anyway) and honours a cancel meanwhile.
+        """
         if prompt.text is not None:
-            return self.tokenize(prompt.text, add_special=True)
+            return self.tokenize(prompt.text, add_special=True, should_stop=should_stop, limit=self.n_ctx)
         template = self.chat_template
         if template is None:
             raise InvalidRequestError("this model has no chat template; send raw text (a base model) instead")
@@ -245,7 +288,10 @@ class LlamaEngine:
             spans = [(t.replace(lost, _defuse(lost)) if markup else t, markup) for t, markup in spans]
         tokens: list[int] = []
         for text, markup in spans:
-            tokens += self.tokenize(text, add_special=False, parse_special=markup)
+            if len(tokens) > self.n_ctx:
+                break  # it cannot fit; the count so far is enough to say so
+            room = self.n_ctx - len(tokens)
+            tokens += self.tokenize(text, add_special=False, parse_special=markup, should_stop=should_stop, limit=room)
         if prompt.prefill:
             tokens += self.tokenize(prompt.prefill, add_special=False, parse_special=True)
         return tokens
@@ -262,7 +308,7 @@ class LlamaEngine:
     ) -> Completion:
         """Decode up to max_tokens after the prompt (fewer if the context is fuller); raises Cancelled."""
         hooks = hooks or Hooks()
-        prompt_tokens = self.render(prompt)
+        prompt_tokens = self.render(prompt, hooks.should_stop)
         budget = room_for(len(prompt_tokens), max_tokens, self.n_ctx)
         guide = self.guides().compile(constraint) if constraint is not None else None
         return self.complete_tokens(prompt_tokens, budget, sampling, stop, hooks, guide)
@@ -515,7 +561,7 @@ class LlamaEngine:
         for i, text in enumerate(texts):
             if should_stop():
                 raise Cancelled
-            tokens = self.tokenize(text, add_special=True)
+            tokens = self.tokenize(text, add_special=True, should_stop=should_stop, limit=limit)
             if closing is not None and (not tokens or tokens[-1] != closing):
                 tokens.append(closing)  # last-token pooling reads this token; older GGUFs forget to add it
             if len(tokens) > limit:

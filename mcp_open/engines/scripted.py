@@ -65,6 +65,7 @@ class ScriptedEngine:
     closed: bool = False
     tokens_generated: int = 0
     stopped_by_caller: int = 0  # holds that ended because should_stop said so
+    hold_limit: float = HOLD_LIMIT_SECONDS  # a HOLD that nobody stops fails after this long
     holding: threading.Event = field(default_factory=threading.Event)  # set while a HOLD token waits
     released: threading.Event = field(default_factory=threading.Event)  # never set: only paces the wait
 
@@ -160,11 +161,11 @@ class ScriptedEngine:
     def _hold(self, hooks: Hooks) -> None:
         """Stay busy until the caller asks to stop, like a decoder with an endless budget."""
         self.holding.set()
-        deadline = time.monotonic() + HOLD_LIMIT_SECONDS
+        deadline = time.monotonic() + self.hold_limit
         try:
             while not hooks.should_stop():
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"held {HOLD_LIMIT_SECONDS:g} s and nobody asked the engine to stop")
+                    raise RuntimeError(f"held {self.hold_limit:g} s and nobody asked the engine to stop")
                 self.released.wait(HOLD_POLL_SECONDS)
         finally:
             self.holding.clear()
@@ -191,8 +192,12 @@ class ScriptedEngine:
         return Embedded(vectors, tokens, [])
 
     def stats(self) -> dict[str, int]:
-        """Counters."""
-        return {"tokens_generated": self.tokens_generated, "calls": len(self.calls)}
+        """Counters (the info resource shows them, so a test over stdio can read them too)."""
+        return {
+            "tokens_generated": self.tokens_generated,
+            "calls": len(self.calls),
+            "stopped_by_caller": self.stopped_by_caller,
+        }
 
     def close(self) -> None:
         """Nothing to free."""

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from mcp_open.errors import ConfigError
+from mcp_open.models.nvidia import GpuCard
 
 GpuLayers = int | Literal["auto", "all"]
 
@@ -103,23 +103,83 @@ def _plan_auto(total_layers: int, model_bytes: int, kv_bytes: int, free_vram: in
     )
 
 
-def free_vram_bytes(main_gpu: int = 0) -> int | None:
-    """Free memory of one NVIDIA GPU as nvidia-smi reports it, or None if unknown."""
-    exe = shutil.which("nvidia-smi")
-    if exe is None:
-        return None
-    try:
-        out = subprocess.run(
-            [exe, "--query-gpu=memory.free", "--format=csv,noheader,nounits", f"--id={main_gpu}"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout
-        return int(float(out.strip().splitlines()[0])) * 1024 * 1024
-    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
-        return None
-
-
 def _gib(n: float) -> str:
     return f"{n / 2**30:.1f} GiB"
+
+
+@dataclass(frozen=True)
+class GpuFacts:
+    """What decides where layers go: the build, the GPUs CUDA shows us, and what was asked."""
+
+    can_offload: bool
+    cuda_build: bool
+    cards: list[GpuCard] | None  # None: nvidia-smi missing or failing
+    requested: GpuLayers
+    main_gpu: int = 0
+    cuda_visible_devices: str | None = None
+
+
+def gpu_notes(facts: GpuFacts, plans: Sequence[tuple[str, OffloadPlan]] = ()) -> list[str]:
+    """A plain line for every way the answer to "will my model run on the GPU?" is not an obvious yes."""
+    notes = [
+        note
+        for rule in (_gpu_but_cpu_build, _asked_of_cpu_build, _build_without_gpu, _main_gpu_missing)
+        if (note := rule(facts))
+    ]
+    return notes + [note for role, plan in plans if (note := _partial_note(role, plan, facts))]
+
+
+def _cards_text(cards: Sequence[GpuCard]) -> str:
+    """'2 NVIDIA GPUs (NVIDIA H200, NVIDIA H200)'."""
+    plural = "s" if len(cards) > 1 else ""
+    return f"{len(cards)} NVIDIA GPU{plural} ({', '.join(card.name for card in cards)})"
+
+
+def _visible_text(facts: GpuFacts) -> str:
+    """How CUDA_VISIBLE_DEVICES reads, for messages."""
+    value = facts.cuda_visible_devices
+    return "CUDA_VISIBLE_DEVICES is not set" if value is None else f"CUDA_VISIBLE_DEVICES={value!r}"
+
+
+def _gpu_but_cpu_build(facts: GpuFacts) -> str | None:
+    if facts.can_offload or not facts.cards:
+        return None
+    return (
+        f"{_cards_text(facts.cards)} visible, but this llama-cpp-python build cannot offload to a GPU, so models run "
+        f"on the CPU. Reinstall it with CUDA (needs the CUDA toolkit, nvcc on the PATH): {CUDA_INSTALL_HINT}"
+    )
+
+
+def _asked_of_cpu_build(facts: GpuFacts) -> str | None:
+    if facts.cards:
+        return None  # _gpu_but_cpu_build says it better
+    return offload_warning(facts.requested, facts.can_offload)
+
+
+def _build_without_gpu(facts: GpuFacts) -> str | None:
+    if not (facts.can_offload and facts.cuda_build) or facts.cards or facts.requested == 0:
+        return None
+    seen = "nvidia-smi is not on the PATH or failed" if facts.cards is None else "nvidia-smi shows no GPU"
+    return (
+        f"this llama-cpp-python build can offload to a CUDA GPU but {seen} ({_visible_text(facts)}), so models run "
+        "on the CPU. Check the NVIDIA driver with `nvidia-smi` and that CUDA_VISIBLE_DEVICES names a GPU."
+    )
+
+
+def _main_gpu_missing(facts: GpuFacts) -> str | None:
+    if not facts.can_offload or not facts.cards or facts.main_gpu < len(facts.cards):
+        return None
+    return (
+        f"--main-gpu {facts.main_gpu} names a GPU that is not visible: CUDA numbers the {len(facts.cards)} visible "
+        f"GPU(s) from 0 ({_visible_text(facts)}); pass --main-gpu between 0 and {len(facts.cards) - 1}"
+    )
+
+
+def _partial_note(role: str, plan: OffloadPlan, facts: GpuFacts) -> str | None:
+    if not facts.can_offload or facts.requested != "auto" or plan.layers_on_gpu >= plan.total_layers:
+        return None
+    return (
+        f"the {role} model does not fit in free VRAM: only {plan.layers_on_gpu} of {plan.total_layers} layers go to "
+        f"the GPU ({plan.reason}); the rest run on the CPU, much slower. Free VRAM, pick a smaller quant, "
+        "lower --ctx, or use --kv-cache-type q8_0"
+    )

@@ -29,6 +29,7 @@ class ProgressState:
         self._sent = -1.0
         self.total: float | None = None
         self.message = "starting"
+        self._sent_message: str | None = None
         self.version = 0
 
     def update(self, progress: float, total: float | None = None, message: str | None = None) -> None:
@@ -47,15 +48,20 @@ class ProgressState:
             self.message = message
             self.version += 1
 
-    def next_report(self) -> tuple[float, float | None, str]:
-        """Progress, total and message for the next notification, progress above the last one sent."""
+    def next_report(self) -> tuple[float, float | None, str | None]:
+        """Progress above the last one sent, the total, and the message only when it changed.
+
+        Heartbeats repeat while a model loads or a call waits; clients showed the same "loading ..." line for each.
+        """
         with self._lock:
             if self._real > self._sent:
                 value = self._real
             else:
                 value = max(self._sent, min(self._sent + HEARTBEAT_STEP, self._real + HEARTBEAT_CAP))
             self._sent = value
-            return value, self.total, self.message
+            message = None if self.message == self._sent_message else self.message
+            self._sent_message = self.message
+            return value, self.total, message
 
 
 class CallContext:

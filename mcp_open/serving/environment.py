@@ -2,30 +2,47 @@
 
 from __future__ import annotations
 
-from mcp_open.models.gpu import offload_warning
+import dataclasses
+import os
+from collections.abc import Sequence
+
+from mcp_open.models.gpu import GpuFacts, OffloadPlan, gpu_notes
+from mcp_open.models.nvidia import visible_cards
 from mcp_open.settings import Settings
 
 
-def build_report(settings: Settings) -> dict[str, object]:
-    """llama.cpp build features and the GPU answer for the info resource."""
-    from mcp_open.engines.llama import build_features
+def build_features() -> dict[str, object]:
+    """What this llama.cpp build can do (imports llama_cpp: never before the MCP handshake)."""
+    from mcp_open.engines import llama
 
+    return llama.build_features()
+
+
+def gpu_facts(settings: Settings) -> GpuFacts:
+    """The build's offload ability and the GPUs CUDA shows this process."""
     features = build_features()
+    return GpuFacts(
+        can_offload=bool(features["gpu_offload"]),
+        cuda_build="CUDA" in str(features.get("system_info", "")),
+        cards=visible_cards(),
+        requested=settings.gpu_layers,
+        main_gpu=settings.main_gpu,
+        cuda_visible_devices=os.environ.get("CUDA_VISIBLE_DEVICES"),
+    )
+
+
+def build_report(facts: GpuFacts, plans: Sequence[tuple[str, OffloadPlan]]) -> dict[str, object]:
+    """llama.cpp build features and the GPU answer for the info resource."""
+    notes = gpu_notes(facts, plans)
+    cards = [dataclasses.asdict(card) for card in facts.cards or []]
     return {
-        "llama_cpp": features,
+        "llama_cpp": build_features(),
         "gpu": {
-            "requested_layers": settings.gpu_layers,
-            "offload_supported": features["gpu_offload"],
-            "warning": offload_warning(settings.gpu_layers, bool(features["gpu_offload"])),
+            "requested_layers": facts.requested,
+            "offload_supported": facts.can_offload,
+            "visible_gpus": cards if facts.cards is not None else "nvidia-smi not found or failing",
+            "cuda_visible_devices": facts.cuda_visible_devices,
+            "notes": notes,
+            "warning": "\n".join(notes) or None,
         },
     }
-
-
-def startup_warnings(settings: Settings) -> list[str]:
-    """What the operator must hear at start (e.g. GPU layers asked of a CPU-only build)."""
-    if settings.gpu_layers in ("auto", 0):
-        return []  # nothing to warn about, and no need to load llama.cpp before the handshake
-    from mcp_open.engines.llama import supports_gpu_offload
-
-    warning = offload_warning(settings.gpu_layers, supports_gpu_offload())
-    return [warning] if warning else []

@@ -7,10 +7,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from mcp_open.engines.llama import EngineConfig, LlamaEngine, supports_gpu_offload
+from mcp_open.engines.llama import EngineConfig, LlamaEngine
 from mcp_open.models.ggufinfo import GgufInfo, read_info
-from mcp_open.models.gpu import free_vram_bytes, kv_cache_bytes, plan_offload
 from mcp_open.models.hub import ResolvedModel, resolve
+from mcp_open.serving.environment import gpu_facts
+from mcp_open.serving.planning import layout_for
 from mcp_open.serving.slots import LoadedModel
 from mcp_open.settings import Settings
 
@@ -40,20 +41,10 @@ def load_local(spec: str, settings: Settings, embedding: bool, on_progress: Call
     resolved = resolve(spec, on_progress=on_progress)
     on_progress(f"loading {Path(resolved.path).name}")
     info = read_info(resolved.path)
-    n_ctx = min(settings.ctx, info.context_length or settings.ctx)
-    kv_width = info.kv_width or info.embedding_length or 0
-    plan = plan_offload(
-        settings.gpu_layers,
-        supports_offload=supports_gpu_offload(),
-        total_layers=info.block_count or 0,
-        model_bytes=resolved.size_bytes,
-        kv_bytes=kv_cache_bytes(n_ctx, info.block_count or 0, kv_width, settings.kv_cache_type),
-        free_vram=free_vram_bytes(settings.main_gpu) if settings.gpu_layers == "auto" else None,
-    )
-    if plan.warning:
-        log.warning(plan.warning)
+    layout = layout_for(resolved, info, settings, gpu_facts(settings))
+    plan = layout.offload
     config = EngineConfig(
-        n_ctx=n_ctx,
+        n_ctx=layout.n_ctx,
         n_gpu_layers=plan.n_gpu_layers,
         n_threads=settings.threads,
         flash_attn=settings.flash_attn,
@@ -67,5 +58,5 @@ def load_local(spec: str, settings: Settings, embedding: bool, on_progress: Call
     )
     engine = LlamaEngine(str(resolved.path), config)
     seconds = time.perf_counter() - start
-    log.info("loaded %s in %.2f s (%s; %s)", resolved.path, seconds, plan.reason, f"ctx {n_ctx}")
+    log.info("loaded %s in %.2f s (%s; %s)", resolved.path, seconds, plan.reason, f"ctx {layout.n_ctx}")
     return LoadedModel(engine, seconds, resolved, info, plan)

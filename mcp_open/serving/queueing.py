@@ -81,3 +81,46 @@ class FifoGate:
             self._waiters.popleft().set()  # hand over directly so nobody can jump the line
         else:
             self._busy = False
+
+
+class InflightGate:
+    """Lets up to `limit` calls run at once and turns the next away: a remote server queues and batches itself."""
+
+    def __init__(self, name: str, limit: int) -> None:
+        self.name = name
+        self.limit = limit
+        self.inflight = 0
+
+    @property
+    def waiting(self) -> int:
+        """Nobody waits here: past the limit a call is turned away."""
+        return 0
+
+    @property
+    def busy(self) -> bool:
+        """Whether any call is in flight."""
+        return self.inflight > 0
+
+    @asynccontextmanager
+    async def enter(self, on_position: Callable[[int], None] | None = None) -> AsyncIterator[None]:
+        """Hold one of the places, or fail at once with the busy error."""
+        if not self.try_enter(limit=self.limit):
+            raise BusyError(
+                f"busy, {self.inflight} calls in flight: {self.name} already has the --max-inflight limit of "
+                f"{self.limit} calls running. Try again shortly, or start the server with a larger --max-inflight."
+            )
+        try:
+            yield
+        finally:
+            self.leave()
+
+    def try_enter(self, limit: int = 1) -> bool:
+        """Take a place if fewer than limit are taken (1 by default: only when idle, as unloading needs)."""
+        if self.inflight >= limit:
+            return False
+        self.inflight += 1
+        return True
+
+    def leave(self) -> None:
+        """Give back a place."""
+        self.inflight -= 1

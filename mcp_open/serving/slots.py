@@ -7,12 +7,15 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
+
+import anyio
 
 from mcp_open.engines.protocol import Engine
 from mcp_open.errors import McpOpenError, ModelLoadError
 from mcp_open.serving.calls import CallContext
-from mcp_open.serving.queueing import FifoGate
+from mcp_open.serving.queueing import FifoGate, InflightGate
 from mcp_open.settings import Settings
 
 if TYPE_CHECKING:
@@ -50,18 +53,36 @@ def default_loader(spec: str, settings: Settings, embedding: bool, on_progress: 
     return load_local(spec, settings, embedding, on_progress)
 
 
+def short_name(spec: str) -> str:
+    """How errors name a model: a local file by its name only (its folder is nobody else's business)."""
+    return Path(spec).name if spec.endswith(".gguf") else spec
+
+
 class ModelSlot:
     """One configured model: its gate, its loaded instance (if any) and its history."""
 
     def __init__(
-        self, role: str, spec: str, settings: Settings, *, embedding: bool, loader: Loader = default_loader
+        self,
+        role: str,
+        spec: str,
+        settings: Settings,
+        *,
+        embedding: bool,
+        loader: Loader = default_loader,
+        gate: InflightGate | None = None,
+        backend: str | None = None,
     ) -> None:
         self.role = role
         self.spec = spec
         self.settings = settings
         self.embedding = embedding
         self.loader = loader
-        self.gate = FifoGate(f"the {role} model ({spec})", settings.max_queue)
+        self.backend = backend
+        # One call at a time on a local model; a remote server batches concurrent calls itself (up to the gate).
+        self.gate: FifoGate | InflightGate = gate or FifoGate(
+            f"the {role} model ({short_name(spec)})", settings.max_queue
+        )
+        self._loading = anyio.Lock()
         self.model: LoadedModel | None = None
         self.last_error: str | None = None
         self.loads = 0
@@ -78,8 +99,9 @@ class ModelSlot:
     async def use(self, call: CallContext) -> AsyncIterator[LoadedModel]:
         """Wait our turn, load the model if needed, and hold it for the call."""
         async with self.gate.enter(lambda pos: call.progress.note(f"queued for the {self.role} model: position {pos}")):
-            if self.model is None:
-                await call.run_in_thread(lambda: self._load(call))
+            async with self._loading:  # concurrent calls on a remote slot load it once
+                if self.model is None:
+                    await call.run_in_thread(lambda: self._load(call))
             assert self.model is not None
             try:
                 yield self.model
@@ -125,6 +147,8 @@ class ModelSlot:
     def describe(self) -> dict[str, object]:
         """What the info resource shows for this slot."""
         out: dict[str, object] = {"role": self.role, "spec": self.spec, "state": self.state, "loads": self.loads}
+        if self.backend:
+            out["backend"] = self.backend
         if self.last_error:
             out["last_error"] = self.last_error
         if self.model is not None:
@@ -149,4 +173,6 @@ def describe_loaded(m: LoadedModel) -> dict[str, object]:
             offload=m.plan.reason,
         )
     out.update(load_seconds=round(m.load_seconds, 3), chat_template=info.chat, **m.engine.stats())
+    if not info.exact_counts:
+        out["token_counts"] = "estimated: the server has no tokenize endpoint"
     return out

@@ -6,6 +6,7 @@ import re
 
 from mcp_open.engines.protocol import Turn
 from mcp_open.errors import InvalidRequestError
+from mcp_open.tasks.limits import has_content
 from mcp_open.tasks.schemas import ChatMessage
 
 THINK_BLOCK = re.compile(r"<think>(.*?)(?:</think>|$)", re.DOTALL)
@@ -28,9 +29,15 @@ def build_messages(prompt: str | None, messages: list[ChatMessage] | None, syste
         raise InvalidRequestError(
             "pass exactly one of 'prompt' (a string) or 'messages' (a list of {role, content} turns)"
         )
+    if prompt is not None and not has_content(prompt):
+        raise InvalidRequestError(
+            "'prompt' is empty (only white space or invisible characters); pass the text the model should answer"
+        )
     turns = [ChatMessage(role="user", content=prompt)] if prompt is not None else list(messages or [])
     if not turns:
         raise InvalidRequestError("'messages' is empty; pass at least one {role: 'user', content: ...} turn")
+    if not any(has_content(t.content) for t in turns):
+        raise InvalidRequestError("every message's content is empty; give at least one turn some text")
     if system:
         if turns[0].role == "system":
             raise InvalidRequestError("pass the system prompt either as 'system' or as the first message, not both")

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from mcp_open.engines.protocol import Embedded, Engine, Hooks
 from mcp_open.errors import InvalidRequestError
 from mcp_open.serving.calls import CallContext
+from mcp_open.tasks.limits import byte_limit, check_bytes, cut_to_bytes, utf8_size
 
 if TYPE_CHECKING:
     import numpy as np
@@ -15,17 +16,33 @@ QWEN_QUERY_TEMPLATE = "Instruct: {instruction}\nQuery:{query}"
 DEFAULT_INSTRUCTION = "Given a query, retrieve the passages most relevant to it"
 
 
-def check_texts(texts: list[str], field: str = "texts") -> None:
+def check_texts(
+    texts: list[str], field: str = "texts", expected: str = "a string or a non-empty list of strings"
+) -> None:
     """Reject an empty list or empty strings with a message that says which."""
     if not texts:
-        raise InvalidRequestError(f"'{field}' is empty; pass a string or a non-empty list of strings")
+        raise InvalidRequestError(f"'{field}' is empty; pass {expected}")
     blank = [i for i, t in enumerate(texts) if not t.strip()]
     if blank:
         raise InvalidRequestError(f"{field}[{blank[0]}] is empty; every text needs some content to embed")
 
 
+def fit_bytes(texts: list[str], n_ctx: int, truncate: bool) -> list[str]:
+    """Texts within the context's byte limit: longer ones cut (truncate) or refused, before any tokenizing."""
+    limit = byte_limit(n_ctx)
+    fitted = []
+    for i, text in enumerate(texts):
+        if utf8_size(text) > limit:
+            if not truncate:
+                check_bytes(utf8_size(text), n_ctx, f"texts[{i}]", "split it, or pass truncate=true")
+            text = cut_to_bytes(text, limit)
+        fitted.append(text)
+    return fitted
+
+
 def embed_texts(engine: Engine, texts: list[str], truncate: bool, call: CallContext) -> Embedded:
     """Pooled vectors for texts, in as few batches as the engine allows (blocking)."""
+    texts = fit_bytes(texts, engine.info.n_ctx, truncate)
     hooks = Hooks(
         on_token=lambda done, n: call.progress.update(done, n, f"{done}/{n} texts embedded"),
         should_stop=call.should_stop,

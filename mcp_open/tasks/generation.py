@@ -16,6 +16,7 @@ from mcp_open.engines.protocol import (
 )
 from mcp_open.serving.calls import CallContext
 from mcp_open.tasks.chat import build_messages, render_plain, split_thinking, to_turns
+from mcp_open.tasks.limits import check_bytes, utf8_size
 from mcp_open.tasks.schemas import ChatMessage, GenerateRequest, Usage
 from mcp_open.tasks.structured import Structured, with_instruction
 
@@ -65,6 +66,8 @@ def generate(
         messages = _instructed(messages, structured)
     constraint = structured.constraint if structured is not None else None
     info = engine.info
+    size = sum(utf8_size(m.content) for m in messages)
+    check_bytes(size, info.n_ctx, "the prompt", "shorten it, or restart the server with a larger --ctx")
     thinking = req.thinking and info.thinking_switch
     prompt = make_prompt(engine, messages, thinking=thinking)
     if thinking and info.can_prefill:

@@ -7,14 +7,19 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mcp_open import __version__
-from mcp_open.engines.protocol import Completion, Embedded
+from mcp_open.engines.protocol import Completion, Embedded, Engine
 from mcp_open.errors import InvalidRequestError
-from mcp_open.serving import environment
+from mcp_open.models.gpu import GpuFacts
+from mcp_open.serving import environment, preflight
 from mcp_open.serving.calls import CallContext
+from mcp_open.serving.queueing import InflightGate
+from mcp_open.serving.remote_loading import describe_backend, remote_loader
 from mcp_open.serving.slots import LoadedModel, Loader, ModelSlot, default_loader
 from mcp_open.settings import Settings
+from mcp_open.store.ledger import ledger_at
 from mcp_open.tasks import generation, structured, translation
-from mcp_open.tasks.accounting import Ledger, Prices
+from mcp_open.tasks import search as searching
+from mcp_open.tasks.account import Account, Prices
 from mcp_open.tasks.embedding import check_texts, embed_texts, query_text, rank, shape_vectors, to_lists
 from mcp_open.tasks.files import jobs, material
 from mcp_open.tasks.files.generating import generate_files
@@ -26,6 +31,8 @@ from mcp_open.tasks.languages import (
     normalize_target,
     supported_languages,
 )
+from mcp_open.tasks.limits import check_rank_size, has_content
+from mcp_open.tasks.recorder import Recorder
 from mcp_open.tasks.schemas import (
     EmbedResult,
     EmbedUsage,
@@ -39,8 +46,10 @@ from mcp_open.tasks.schemas import (
     TranslateResult,
     Translation,
 )
+from mcp_open.tasks.search_schemas import SearchMode, SearchResult
 
 RANK_SNIPPET_CHARS = 160
+RECORD_WAIT_SECONDS = 10.0  # the info resource waits at most this long for calls still being recorded
 UNDETECTED_NOTE = (
     "no language could be detected (no words, or too short to tell); passed through unchanged. "
     "Pass source_lang to translate it anyway."
@@ -52,15 +61,38 @@ class Service:
 
     def __init__(self, settings: Settings, loader: Loader = default_loader) -> None:
         self.settings = settings
-        self.chat = ModelSlot("generation", settings.model, settings, embedding=False, loader=loader)
-        same = settings.translation_model == settings.model
+        self._loader = loader
+        self._gates: dict[str, InflightGate] = {}  # one --max-inflight limit per backend server
+        named = settings.model_fields_set
+        self.chat = self._slot("generation", settings.model, settings.backend, "model" in named)
+        same = settings.translation_model == settings.model and settings.translation_backend == settings.backend
         self.translator = (
             self.chat
             if same
-            else ModelSlot("translation", settings.translation_model, settings, embedding=False, loader=loader)
+            else self._slot(
+                "translation",
+                settings.translation_model,
+                settings.translation_backend,
+                bool({"model", "translate_model"} & named),
+            )
         )
-        self.embedder = ModelSlot("embedding", settings.embed_model, settings, embedding=True, loader=loader)
-        self.ledger = Ledger(Prices(settings.price_input, settings.price_output))
+        self.embedder = self._slot("embedding", settings.embed_model, settings.embed_backend, "embed_model" in named)
+        prices = Prices(settings.price_input, settings.price_output)
+        self.account = Account(ledger_at(settings.data_path), prices, self._tokenizer_for)
+        self.recorder = Recorder(self.account)
+        self.indexes = searching.Indexes(settings.data_path / "index")
+        self._gpu_facts: GpuFacts | None = None
+
+    def _slot(self, role: str, spec: str, backend: str | None, named: bool) -> ModelSlot:
+        """A local model slot, or one on a backend server (sharing that server's in-flight limit)."""
+        embedding = role == "embedding"
+        if backend is None:
+            return ModelSlot(role, spec, self.settings, embedding=embedding, loader=self._loader)
+        if backend not in self._gates:
+            self._gates[backend] = InflightGate(f"the backend {backend}", self.settings.max_inflight)
+        loader = remote_loader(backend, explicit=named)
+        gate = self._gates[backend]
+        return ModelSlot(role, spec, self.settings, embedding=embedding, loader=loader, gate=gate, backend=backend)
 
     @property
     def slots(self) -> list[ModelSlot]:
@@ -82,14 +114,11 @@ class Service:
         self._check_max_tokens(req.max_tokens)
         shape = structured.for_request(req)
         if req.files or req.output_path:
-            result = await generate_files(self.chat, req, call, self.sandbox(roots), shape)
-            self.ledger.record("generate", result.usage.prompt_tokens, result.usage.completion_tokens)
-            return result
+            return await generate_files(self.chat, req, call, self.sandbox(roots), shape)
         async with self.chat.use(call) as model:
             if shape is not None:
                 structured.require_support(model.engine.info)
             done = await call.run_in_thread(lambda: generation.generate(model.engine, req, call, shape))
-        self.ledger.record("generate", done.usage.prompt_tokens, done.usage.completion_tokens)
         data = structured.parse(shape, done.text, done.finish_reason, req.max_tokens) if shape else None
         return GenerateResult(
             text=done.text,
@@ -122,7 +151,6 @@ class Service:
             outcome = await call.run_in_thread(lambda: self._translate_all(model, job, source, target, call, names))
         translations, completions, spent = outcome
         usage = generation.usage_of(completions, one_prompt=False)
-        self.ledger.record("translate", usage.prompt_tokens, usage.completion_tokens)
         if plan:
             outputs = [
                 jobs.Output(t.text, tokens, s.shown, t.detected_source_lang)
@@ -160,15 +188,20 @@ class Service:
         """Translate every text (blocking); one whose language cannot be told is passed through, not fatal."""
         results: list[Translation] = []
         spent: list[int] = []
+        translation.check_sizes(model.engine, req.texts)
         tally = translation.TokenTally(call, translation.budget_of(model.engine, req.texts, self.settings.max_tokens))
         sources = [source] * len(req.texts) if source else detect_sources(req.texts)
         for index, (text, src) in enumerate(zip(req.texts, sources, strict=True)):
+            if not has_content(text):  # nothing to translate (e.g. only zero-width spaces): give it back as is
+                results.append(Translation(text=text, detected_source_lang=source.code if source else None))
+                spent.append(0)
+                continue
             if src is None:
                 results.append(Translation(text=text, detected_source_lang=None, note=UNDETECTED_NOTE))
                 spent.append(0)
                 continue
             out, before = text, tally.done
-            if src.base != target.base and text.strip():
+            if src.base != target.base:
                 job = translation.Job(src, target, req.context, req.formality, self.settings.max_tokens)
                 label = f"{'file' if names else 'text'} {index + 1}/{len(req.texts)}"
                 label += f" {names[index]}" if names else ""
@@ -196,7 +229,6 @@ class Service:
             started = time.perf_counter()
             done = await call.run_in_thread(lambda: embed_texts(model.engine, texts, truncate, call))
         vectors = shape_vectors(done.vectors, normalize=normalize, dimensions=dimensions)
-        self.ledger.record("embed", done.prompt_tokens, 0)
         return EmbedResult(
             embeddings=to_lists(vectors),
             dimensions=int(vectors.shape[1]),
@@ -229,61 +261,121 @@ class Service:
         roots: Sequence[Path] = (),
     ) -> RankResult:
         """Rank documents (or the passages of files) by meaning against a query, on the server."""
-        check_texts([query], "query")
+        if not query.strip():
+            raise InvalidRequestError("'query' is empty; pass the text to rank the documents against")
         passages = [
             p for s in await self._sources(documents, files, "documents", roots, call) for p in material.passages(s)
         ]
         documents = [p.text for p in passages] if files else documents
-        check_texts(documents, "documents")
+        check_texts(documents, "documents", "a non-empty list of strings")
+        check_rank_size([_ranked(i, documents, passages).model_dump_json() for i in range(len(documents))], top_k)
         async with self.embedder.use(call) as model:
             wrapped = query_text(query, instruction, model.engine.info.architecture)
             started = time.perf_counter()
             done = await call.run_in_thread(lambda: embed_texts(model.engine, [wrapped, *documents], True, call))
-        self.ledger.record("rank", done.prompt_tokens, 0)
-        results = [
-            RankedDocument(index=i, score=round(score, 6), text=documents[i][:RANK_SNIPPET_CHARS])
-            for i, score in rank(done.vectors, top_k)
-        ]
-        for hit in results if passages else []:
-            where = passages[hit.index]
-            hit.path, hit.line, hit.page = where.source.shown, where.line, where.page
+        results = [_ranked(i, documents, passages, round(score, 6)) for i, score in rank(done.vectors, top_k)]
         return RankResult(results=results, usage=_embed_usage(done, len(documents) + 1, started), model=model.name)
+
+    def backends(self) -> list[dict[str, object]]:
+        """What each configured backend server offers (blocking: asks each one)."""
+        return [describe_backend(url, self.settings.backend_api_key) for url in self._gates]
+
+    async def search(
+        self,
+        query: str,
+        paths: Sequence[str] | None,
+        *,
+        top_k: int,
+        instruction: str | None,
+        mode: SearchMode,
+        call: CallContext,
+        client_roots: Sequence[Path] = (),
+    ) -> SearchResult:
+        """Find the passages of the user's files that answer a query, indexing what changed first."""
+        check_texts([query], "query")
+        sandbox = self.sandbox(client_roots)
+        files, folders = searching.scope_of(sandbox, paths)
+        job = searching.SearchJob(query, mode, top_k, instruction, files, folders)
+        started = time.perf_counter()
+        async with searching.embedder_for(self.embedder, call) as model:
+            outcome = await call.run_in_thread(
+                lambda: searching.search(self.indexes, model.engine, job, call.progress.update, call.should_stop)
+            )
+        return searching.result_of(outcome, sandbox.shown, model.name, mode, time.perf_counter() - started)
+
+    async def index(
+        self, paths: Sequence[str], call: CallContext, client_roots: Sequence[Path] = ()
+    ) -> searching.IndexReport:
+        """Bring the index of the given folders, files or globs up to date without searching."""
+        sandbox = self.sandbox(client_roots)
+        files, folders = searching.scope_of(sandbox, paths)
+        async with searching.embedder_for(self.embedder, call) as model:
+            counts, rebuilt = await call.run_in_thread(
+                lambda: searching.update(
+                    self.indexes, model.engine, files, folders, call.progress.update, call.should_stop
+                )
+            )
+        return searching.IndexReport(model.name, len(files), counts, rebuilt)
 
     def languages(self) -> LanguagesResult:
         """The languages translate accepts."""
         return _LANGUAGES
 
-    def info(self) -> dict[str, object]:
-        """Version, llama.cpp build features and each model's state."""
+    def info(self, *, probe_backends: bool = False) -> dict[str, object]:
+        """Version, llama.cpp build features, the GPU answer, each model's state or plan, and (probing) what each
+        backend serves."""
+        backends = {"backends": self.backends()} if probe_backends and self._gates else {}
         return {
+            **backends,
             "version": __version__,
-            **environment.build_report(self.settings),
-            "models": [slot.describe() for slot in self.slots],
-            "savings": self.ledger.report(),
+            **preflight.report(self.slots, self.gpu_facts()),
+            "savings": self._usage_totals(),
             "limits": {
                 "max_tokens": self.settings.max_tokens,
                 "max_queue": self.settings.max_queue,
+                "max_inflight": self.settings.max_inflight,
                 "timeout_seconds": self.settings.timeout,
                 "keep_alive_minutes": self.settings.keep_alive,
             },
         }
 
+    def _usage_totals(self) -> dict[str, object]:
+        """The ledger's totals, once the calls still being recorded are in."""
+        self.recorder.flush(timeout=RECORD_WAIT_SECONDS)
+        return self.account.summary()
+
+    def _tokenizer_for(self, model_name: str) -> Engine | None:
+        """The loaded engine serving a model name (it counts the agent's side of that model's calls)."""
+        for slot in self.slots:
+            if slot.model is not None and slot.model.name == model_name:
+                return slot.model.engine
+        return None
+
+    def gpu_facts(self) -> GpuFacts:
+        """The build and GPUs, read once (they do not change while serving)."""
+        if self._gpu_facts is None:
+            self._gpu_facts = environment.gpu_facts(self.settings)
+        return self._gpu_facts
+
     def startup_warnings(self) -> list[str]:
-        """What the operator must hear at start."""
+        """What the operator must hear at start: models that cannot resolve, the GPU answer when not a plain yes,
+        allowed folders that do not exist."""
         missing = [f"--allow-dir {path} is not a folder; it is ignored" for path in self.sandbox().missing]
-        return [*environment.startup_warnings(self.settings), *missing]
+        return [*preflight.startup_lines(self.slots, self.gpu_facts()), *missing]
 
     def unload_idle(self) -> list[str]:
         """Unload models idle past --keep-alive; returns the roles unloaded."""
-        if self.settings.keep_alive is None:
+        if self.settings.keep_alive is None or self.recorder.busy:  # a tokenizer may be counting a call
             return []
         idle = self.settings.keep_alive * 60
         return [slot.role for slot in self.slots if slot.unload_if_idle(idle)]
 
     def close(self) -> None:
-        """Free every loaded model."""
+        """Record the calls still queued (with their models' tokenizers), then free every model."""
+        self.recorder.close()
         for slot in self.slots:
             slot.unload()
+        self.indexes.close()
 
     def _check_max_tokens(self, max_tokens: int) -> None:
         if max_tokens > self.settings.max_tokens:
@@ -296,6 +388,17 @@ class Service:
 _LANGUAGES = LanguagesResult(
     languages=[LanguageInfo(code=lang.code, name=lang.name, native=lang.native) for lang in supported_languages()]
 )
+
+
+def _ranked(
+    index: int, documents: list[str], passages: list[material.Passage], score: float = -0.123456
+) -> RankedDocument:
+    """One ranked document or file passage as the result shows it."""
+    hit = RankedDocument(index=index, score=score, text=documents[index][:RANK_SNIPPET_CHARS])
+    if passages:
+        where = passages[index]
+        hit.path, hit.line, hit.page = where.source.shown, where.line, where.page
+    return hit
 
 
 def _embed_usage(done: Embedded, count: int, started: float) -> EmbedUsage:

@@ -11,6 +11,7 @@ from mcp_open.errors import ContextOverflowError
 from mcp_open.serving.calls import CallContext
 from mcp_open.tasks.chat import split_thinking
 from mcp_open.tasks.languages import Language
+from mcp_open.tasks.limits import check_bytes, has_content, utf8_size
 
 ProgressHook = Callable[[int, int], None]
 
@@ -113,6 +114,14 @@ def units_of(engine: Engine, text: str) -> list[str]:
     return [line for p in paragraphs for line in p.split("\n") if line.strip()]
 
 
+def check_sizes(engine: Engine, texts: list[str]) -> None:
+    """Refuse a paragraph too big for the context before any of it is tokenized."""
+    for index, text in enumerate(texts):
+        for unit in units_of(engine, text):
+            advice = "split it with blank lines, or restart the server with a larger --ctx"
+            check_bytes(utf8_size(unit), engine.info.n_ctx, f"a paragraph of text[{index}]", advice)
+
+
 def budget_of(engine: Engine, texts: list[str], cap: int) -> int:
     """The token budget of translating all texts, for progress totals."""
     return sum(budget_for(engine, unit, cap) for text in texts for unit in units_of(engine, text))
@@ -123,7 +132,7 @@ def translate_text(engine: Engine, text: str, job: Job, call: CallContext, tally
     system = system_prompt(job.source, job.target, job.context, job.formality)
     pieces = split_segments(text)
     for i in range(0, len(pieces), 2):
-        if not pieces[i].strip():
+        if not has_content(pieces[i]):
             continue
         if engine.info.chat:
             done = [translate_segment_chat(engine, pieces[i], system, job.cap, call, tally.hook(label))]
@@ -210,7 +219,7 @@ def translate_line_base(
     """Translate one line with a few-shot prompt, keeping its markdown prefix and spacing."""
     match = MARKDOWN_PREFIX.match(line)
     prefix, content, suffix = match.groups() if match else ("", line, "")
-    if not content.strip():
+    if not has_content(content):
         return SegmentResult(line, None)
     prompt = Prompt.raw(few_shot_prompt(source, target, content.strip()))
     done = _complete(engine, prompt, budget_for(engine, content, cap), ["\n"], call, on_token)
@@ -225,9 +234,7 @@ def _complete(
     try:
         return engine.complete(prompt, max_tokens=budget, sampling=TRANSLATION_SAMPLING, stop=stop, hooks=hooks)
     except ContextOverflowError as exc:
-        raise ContextOverflowError(
-            exc.prompt_tokens,
-            exc.n_ctx,
+        raise exc.with_advice(
             "a paragraph of the text is too long to translate in one piece; split it with a blank line, or "
-            "restart the server with a larger --ctx",
+            "restart the server with a larger --ctx"
         ) from exc

@@ -66,9 +66,7 @@ def generate_over(
     except ContextOverflowError as exc:
         what = f"'{sources[0].shown}' alone" if len(sources) == 1 and req.each else f"{len(sources)} file(s)"
         ways = "split the file, or restart the server with a larger --ctx" if req.each else WAYS_OUT
-        raise ContextOverflowError(
-            exc.prompt_tokens, exc.n_ctx, f"{what} and the instruction do not fit; {ways}"
-        ) from exc
+        raise exc.with_advice(f"{what} and the instruction do not fit; {ways}") from exc
 
 
 def generate_each(

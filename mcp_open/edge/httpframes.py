@@ -1,0 +1,113 @@
+"""HTTP request bodies checked like stdio frames, so malformed ones get the same clear JSON-RPC errors.
+
+The SDK answers a batch, a missing "jsonrpc" or array params with a pydantic dump, and an id of null as if it
+were a notification (202, no answer); this check runs after the Host/Origin guard and the bearer-token check.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mcp.server.auth.middleware.bearer_auth import RequireAuthMiddleware
+from mcp.server.transport_security import TransportSecurityMiddleware, TransportSecuritySettings
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mcp_open.edge.framing import INVALID_REQUEST, MAX_FRAME_BYTES, PARSE_ERROR, Rejection, parse_frame, too_large
+
+
+class OpenPosts:
+    """How many POST requests to the endpoint have not finished their response (a stop waits for their answers)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
+class CheckedFrames:
+    """ASGI wrapper of the /mcp endpoint: POST bodies must be one valid JSON-RPC message."""
+
+    def __init__(self, app: ASGIApp, security: TransportSecuritySettings, posts: OpenPosts) -> None:
+        self.app = app
+        self.guard = TransportSecurityMiddleware(security)
+        self.posts = posts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        refused = await self.guard.validate_request(Request(scope, receive), is_post=True)
+        if refused is not None:
+            await refused(scope, receive, send)
+            return
+        body = await _read_capped(receive, MAX_FRAME_BYTES)
+        rejection = too_large(MAX_FRAME_BYTES) if body is None else check_body(body)
+        if rejection is not None:
+            status = 413 if body is None else 400
+            await JSONResponse(rejection.reply(), status_code=status)(scope, receive, send)
+            return
+        assert body is not None
+        # A BOM is allowed here (RFC 8259 lets parsers ignore one); the SDK's own parser does not, so drop it.
+        self.posts.count += 1
+        try:
+            await self.app(scope, _replay(body.removeprefix(b"\xef\xbb\xbf"), receive), send)
+        finally:
+            self.posts.count -= 1
+
+
+def check_body(body: bytes) -> Rejection | None:
+    """Why a request body is not one valid JSON-RPC message, or None if it is."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return Rejection(None, PARSE_ERROR, f"not UTF-8: invalid byte at offset {exc.start} of the message")
+    checked = parse_frame(text)
+    if not checked:
+        return Rejection(None, PARSE_ERROR, "the request body is empty; send one JSON-RPC message")
+    if len(checked) > 1:
+        return Rejection(None, INVALID_REQUEST, "send one JSON-RPC message per request")
+    first = checked[0]
+    return first if isinstance(first, Rejection) else None
+
+
+async def _read_capped(receive: Receive, limit: int) -> bytes | None:
+    """The whole request body, or None once it grows past limit bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(chunks)
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive that hands out the already-read body once, then the client's later messages (disconnect)."""
+    sent = False
+
+    async def replayed() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replayed
+
+
+def check_frames(app: Starlette, security: TransportSecuritySettings, path: str = "/mcp") -> OpenPosts:
+    """Put the body check in front of the MCP endpoint, inside its bearer-token check; returns its POST count."""
+    posts = OpenPosts()
+    for route in app.routes:
+        if getattr(route, "path", None) != path:
+            continue
+        holder: Any = route.app if isinstance(route.app, RequireAuthMiddleware) else route  # type: ignore[attr-defined]
+        holder.app = CheckedFrames(holder.app, security, posts)
+    return posts

@@ -1,0 +1,81 @@
+"""The streamable HTTP transport under uvicorn, stopping within a second on SIGINT/SIGTERM with calls answered."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from types import FrameType
+
+import uvicorn
+from mcp.server import MCPServer
+
+from mcp_open.edge.httpauth import token_gate, transport_security
+from mcp_open.edge.httpframes import OpenPosts, check_frames
+from mcp_open.edge.lifecycle import InFlight, in_flight_of
+from mcp_open.settings import Settings
+
+# uvicorn waits this long for open responses (idle event streams) to end once the calls have answered.
+GRACEFUL_SECONDS = 0.5
+DRAIN_SECONDS = 5.0  # cancelled calls answer within ~0.1 s; a machine under heavy load may need longer
+
+
+class _StoppingServer(uvicorn.Server):
+    """uvicorn that, on a stop signal, stops accepting, answers the running tool calls with an error, then exits 0.
+
+    uvicorn alone would close the event streams at once (sse-starlette drains them on its exit flag), so the
+    cancelled calls' replies would be lost; it would also re-raise the signal instead of exiting 0.
+    """
+
+    def __init__(self, config: uvicorn.Config, in_flight: InFlight, posts: OpenPosts) -> None:
+        super().__init__(config)
+        self.in_flight = in_flight
+        self.posts = posts
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping = False
+
+    async def serve(self, sockets: list[object] | None = None) -> None:  # type: ignore[override]
+        self._loop = asyncio.get_running_loop()
+        await super().serve(sockets)  # type: ignore[arg-type]
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self._stopping or self._loop is None:  # a second signal, or one before start: uvicorn's own way
+            super().handle_exit(sig, frame)
+            self._captured_signals.clear()  # exit 0, not by re-raising the signal
+            return
+        self._stopping = True
+        loop = self._loop
+        loop.call_soon_threadsafe(lambda: loop.create_task(self._answer_calls_then_exit()))
+
+    async def _answer_calls_then_exit(self) -> None:
+        for listener in self.servers:
+            listener.close()  # stop accepting connections
+        self.in_flight.cancel_all()
+        await self.in_flight.drained(DRAIN_SECONDS)
+        deadline = time.monotonic() + DRAIN_SECONDS
+        while self.posts.count and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)  # the error replies reach their event streams, which then end
+        self.should_exit = True
+
+
+def serve_http(server: MCPServer, settings: Settings) -> None:
+    """Serve /mcp on settings.host:settings.port until a stop signal."""
+    sockets = [_bind_any_port(settings.host)] if settings.port == 0 else None
+    port = sockets[0].getsockname()[1] if sockets else settings.port
+    security = transport_security(settings, port)
+    app = server.streamable_http_app(transport_security=security, host=settings.host)
+    posts = check_frames(app, security)
+    config = uvicorn.Config(
+        token_gate(app, settings),
+        host=settings.host,
+        port=port,
+        log_level="info" if settings.verbose else "warning",
+        timeout_graceful_shutdown=GRACEFUL_SECONDS,  # type: ignore[arg-type]  # typed int, used as a float
+    )
+    _StoppingServer(config, in_flight_of(server), posts).run(sockets=sockets)
+
+
+def _bind_any_port(host: str) -> socket.socket:
+    """A listening socket on a free port, so the Host check can name the port exactly."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    return socket.create_server((host, 0), family=family)

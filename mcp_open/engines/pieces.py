@@ -1,0 +1,36 @@
+"""Long texts cut where tokenizers split anyway, so they can be tokenized piece by piece."""
+
+from __future__ import annotations
+
+import re
+
+# After a line break and before text that does not start with white space: BPE pre-tokenizers (Qwen, Llama 3) and
+# SentencePiece vocabularies (Gemma) both start a new token there, so pieces tokenize exactly like the whole.
+_CUT = re.compile(r"(?<=\n)(?=\S)")
+# Text with no such place (one huge line) is cut before a single space followed by a word, then anywhere.
+_SOFT_CUT = re.compile(r"(?<=\S)(?= \S)")
+
+
+def split_pieces(text: str, size: int) -> list[str]:
+    """Pieces of about size characters (longer only where no cut exists) that join back to text."""
+    pieces: list[str] = []
+    start = 0
+    while len(text) - start > size:
+        end = _cut_before(text, start, start + size)
+        pieces.append(text[start:end])
+        start = end
+    pieces.append(text[start:])
+    return pieces
+
+
+def _cut_before(text: str, start: int, limit: int) -> int:
+    """The last good cut in text[start:limit], else the first after it, else the end of the text."""
+    for pattern in (_CUT, _SOFT_CUT):
+        cuts = [m.start() for m in pattern.finditer(text, start + 1, limit)]
+        if cuts:
+            return cuts[-1]
+    for pattern in (_CUT, _SOFT_CUT):
+        later = pattern.search(text, limit)
+        if later:
+            return later.start()
+    return len(text)

@@ -1,0 +1,389 @@
+"""The lasting search index of one embedding model: files, passages, float16 vectors and an FTS5 table, in SQLite."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mcp_open.store.db import connect
+
+if TYPE_CHECKING:
+    import numpy as np
+
+SCHEMA_VERSION = 1
+# sqlite3 error codes meaning the file itself is damaged: SQLITE_CORRUPT, SQLITE_NOTADB.
+CORRUPT_CODES = (11, 26)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+    id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+    hash TEXT NOT NULL, checked_ns INTEGER NOT NULL, chunks INTEGER NOT NULL, tokens INTEGER NOT NULL,
+    version INTEGER NOT NULL, vectors BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY, file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE, seq INTEGER NOT NULL,
+    start_line INTEGER NOT NULL, end_line INTEGER NOT NULL, page INTEGER, text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_by_file ON chunks(file_id, seq);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(text, content='chunks', content_rowid='id');
+CREATE TRIGGER IF NOT EXISTS chunks_fts_add AFTER INSERT ON chunks BEGIN
+    INSERT INTO chunks_fts(rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TRIGGER IF NOT EXISTS chunks_fts_drop AFTER DELETE ON chunks BEGIN
+    INSERT INTO chunks_fts(chunks_fts, rowid, text) VALUES ('delete', old.id, old.text);
+END;
+CREATE TABLE IF NOT EXISTS roots (path TEXT PRIMARY KEY, indexed_at REAL NOT NULL);
+"""
+
+
+LEXICAL_ALL = "SELECT rowid, rank FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?"
+LEXICAL_WITHIN = (
+    "SELECT c.id, chunks_fts.rank FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid "
+    "WHERE chunks_fts MATCH ? AND c.file_id IN (SELECT value FROM json_each(?)) ORDER BY chunks_fts.rank LIMIT ?"
+)
+
+
+class IndexCorrupt(Exception):
+    """The index file is damaged; the caller rebuilds it."""
+
+
+def is_corrupt(exc: sqlite3.DatabaseError) -> bool:
+    """Whether an SQLite error means a damaged file (as opposed to a busy or locked one)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code in CORRUPT_CODES or type(exc) is sqlite3.DatabaseError
+
+
+def index_file_name(model_name: str) -> str:
+    """A file name for a model's index: its display name, made safe."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", model_name).strip("._")[:120] + ".sqlite3"
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What makes vectors comparable: the model's name, its width and its vector for a fixed probe text."""
+
+    name: str
+    dims: int
+    probe: tuple[float, ...]
+
+    def same_model(self, other: Identity) -> bool:
+        """Same name and width, and probe vectors pointing the same way (tolerates GPU/CPU rounding)."""
+        if self.name != other.name or self.dims != other.dims or len(self.probe) != len(other.probe):
+            return False
+        dot = sum(a * b for a, b in zip(self.probe, other.probe, strict=True))
+        norms = (sum(a * a for a in self.probe) * sum(b * b for b in other.probe)) ** 0.5
+        return norms > 0 and dot / norms >= 0.99
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """One indexed file as the index last saw it."""
+
+    id: int
+    path: str
+    size: int
+    mtime_ns: int
+    hash: str
+    checked_ns: int
+    chunks: int
+
+
+@dataclass(frozen=True)
+class NewChunk:
+    """A passage to store."""
+
+    start_line: int
+    end_line: int
+    page: int | None
+    text: str
+
+
+@dataclass(frozen=True)
+class NewFile:
+    """A file's new content to store: its stat signature, hash, passages and their unit vectors."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    hash: str
+    checked_ns: int
+    chunks: Sequence[NewChunk]
+    vectors: np.ndarray
+    tokens: int
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """A passage read back for a result."""
+
+    id: int
+    path: str
+    start_line: int
+    end_line: int
+    page: int | None
+    text: str
+
+
+class IndexStore:
+    """One SQLite index file; every method is safe to call from any thread, and from several processes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.RLock()
+        self._conn = _open(path)
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, taken up front so two servers never deadlock upgrading a read lock."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """One consistent snapshot for several reads."""
+        with self._lock:
+            self._conn.execute("BEGIN")
+            try:
+                yield self._conn
+            finally:
+                self._conn.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._conn.close()
+
+    def meta(self) -> dict[str, str]:
+        """The meta table as a dict."""
+        with self._lock:
+            return dict(self._conn.execute("SELECT key, value FROM meta").fetchall())
+
+    def identity(self) -> Identity | None:
+        """The model the stored vectors came from, if any were stored."""
+        raw = self.meta().get("identity")
+        if raw is None:
+            return None
+        data = json.loads(raw)
+        return Identity(data["name"], int(data["dims"]), tuple(data["probe"]))
+
+    def adopt(self, identity: Identity) -> str | None:
+        """Make the index belong to this model; returns why it was emptied, or None if it already did."""
+        current = self.meta()
+        if "identity" in current and _rebuild_reason(current, identity) is None:
+            return None  # the common case, without taking the write lock
+        with self._write() as db:
+            meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+            reason = _rebuild_reason(meta, identity)
+            if reason is None and "identity" in meta:
+                return None
+            if reason is not None:
+                db.execute("DELETE FROM chunks")
+                db.execute("DELETE FROM files")
+                db.execute("DELETE FROM roots")
+            payload = {"name": identity.name, "dims": identity.dims, "probe": list(identity.probe)}
+            _set_meta(db, "identity", json.dumps(payload))
+            _set_meta(db, "schema_version", str(SCHEMA_VERSION))
+            _set_meta(db, "generation", str(_generation(db) + 1))
+            return reason
+
+    def files(self) -> dict[str, FileRecord]:
+        """Every indexed file by path."""
+        with self._lock:
+            rows = self._conn.execute("SELECT id, path, size, mtime_ns, hash, checked_ns, chunks FROM files").fetchall()
+        return {row[1]: FileRecord(*row) for row in rows}
+
+    def store(self, new_files: Sequence[NewFile]) -> int:
+        """Replace the passages of several files in one transaction; returns how many were really replaced."""
+        with self._write() as db:
+            generation = _generation(db) + 1
+            replaced = sum(_replace(db, f, generation) for f in new_files)
+            _set_meta(db, "generation", str(generation))
+        return replaced
+
+    def touch(self, path: str, size: int, mtime_ns: int, checked_ns: int) -> None:
+        """Record a new stat signature for a file whose content did not change."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE files SET size = ?, mtime_ns = ?, checked_ns = ? WHERE path = ?",
+                (size, mtime_ns, checked_ns, path),
+            )
+
+    def remove(self, paths: Sequence[str]) -> int:
+        """Drop files (and their passages); returns how many were indexed."""
+        if not paths:
+            return 0
+        with self._write() as db:
+            removed = db.execute(
+                "DELETE FROM files WHERE path IN (SELECT value FROM json_each(?))", (json.dumps(list(paths)),)
+            )
+            if removed.rowcount:
+                _set_meta(db, "generation", str(_generation(db) + 1))
+            return removed.rowcount
+
+    def note_roots(self, roots: Sequence[str], *, changed: bool = True) -> None:
+        """Remember the folders and files a search or `mcp-open index` covered, and when (for --status)."""
+        with self._lock:
+            known = {r[0] for r in self._conn.execute("SELECT path FROM roots")}
+        if not changed and known.issuperset(roots):
+            return  # nothing new to say: no write lock for a plain search
+        now = time.time()
+        with self._write() as db:
+            db.executemany("INSERT OR REPLACE INTO roots(path, indexed_at) VALUES (?, ?)", [(r, now) for r in roots])
+
+    def generation(self) -> int:
+        """A counter every change bumps, so caches in any process know when to reload."""
+        with self._lock:
+            return _generation(self._conn)
+
+    def versions(self) -> dict[int, int]:
+        """file id -> the generation that last wrote its vectors."""
+        with self._lock:
+            return dict(self._conn.execute("SELECT id, version FROM files").fetchall())
+
+    def vectors_of(self, file_ids: Sequence[int]) -> Iterator[tuple[int, int, list[int], bytes]]:
+        """(file id, version, chunk ids in order, float16 vector bytes) for each file still indexed."""
+        with self._read() as db:
+            for file_id in file_ids:
+                row = db.execute("SELECT version, vectors FROM files WHERE id = ?", (file_id,)).fetchone()
+                if row is None:
+                    continue
+                ids = [r[0] for r in db.execute("SELECT id FROM chunks WHERE file_id = ? ORDER BY seq", (file_id,))]
+                yield file_id, row[0], ids, row[1]
+
+    def lexical(self, match: str, file_ids: Sequence[int] | None, limit: int) -> list[tuple[int, float]]:
+        """(chunk id, bm25 relevance, higher is better) of the best full-text matches, within files if given."""
+        args: tuple[object, ...]
+        if file_ids is None:  # the whole index: no join, and FTS5's own rank order (bm25) with its LIMIT
+            sql, args = LEXICAL_ALL, (match, limit)
+        else:
+            sql, args = LEXICAL_WITHIN, (match, json.dumps(list(file_ids)), limit)
+        with self._lock:
+            return [(int(i), -float(s)) for i, s in self._conn.execute(sql, args)]
+
+    def chunks(self, ids: Sequence[int]) -> dict[int, StoredChunk]:
+        """Passages by id, with their file's path."""
+        sql = (
+            "SELECT c.id, f.path, c.start_line, c.end_line, c.page, c.text FROM chunks c JOIN files f "
+            "ON f.id = c.file_id WHERE c.id IN (SELECT value FROM json_each(?))"
+        )
+        with self._lock:
+            return {row[0]: StoredChunk(*row) for row in self._conn.execute(sql, (json.dumps(list(ids)),))}
+
+    def status(self) -> dict[str, object]:
+        """What is indexed: model, counts, size on disk and the folders covered."""
+        with self._read() as db:
+            files, chunks, tokens = db.execute(
+                "SELECT count(*), coalesce(sum(chunks), 0), coalesce(sum(tokens), 0) FROM files"
+            ).fetchone()
+            roots = db.execute("SELECT path, indexed_at FROM roots ORDER BY path").fetchall()
+        identity = self.identity()
+        return {
+            "file": str(self.path),
+            "model": identity.name if identity else None,
+            "dimensions": identity.dims if identity else None,
+            "schema_version": int(self.meta().get("schema_version", SCHEMA_VERSION)),
+            "files": files,
+            "chunks": chunks,
+            "tokens": tokens,
+            "bytes": _size_on_disk(self.path),
+            "roots": [{"path": p, "indexed_at": _when(t)} for p, t in roots],
+        }
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    """Connect, create the schema and read once, so a damaged file shows itself now (IndexCorrupt)."""
+    conn: sqlite3.Connection | None = None
+    try:
+        conn = connect(path)
+        conn.executescript(SCHEMA)
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("SELECT count(*), sum(length(vectors)) FROM files").fetchone()
+        return conn
+    except sqlite3.DatabaseError as exc:
+        if conn is not None:
+            conn.close()
+        if not is_corrupt(exc):
+            raise
+        raise IndexCorrupt(str(exc)) from exc
+
+
+def discard(path: Path) -> None:
+    """Move a damaged index aside (kept once, for a post-mortem) with its write-ahead files."""
+    path.replace(path.with_name(path.name + ".corrupt"))
+    for suffix in ("-wal", "-shm"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+
+
+def _rebuild_reason(meta: dict[str, str], identity: Identity) -> str | None:
+    """Why stored vectors cannot be used with this model, or None."""
+    if "identity" not in meta:
+        return None
+    if meta.get("schema_version") != str(SCHEMA_VERSION):
+        return f"the index was written by another version of mcp-open (schema {meta.get('schema_version')})"
+    data = json.loads(meta["identity"])
+    stored = Identity(data["name"], int(data["dims"]), tuple(data["probe"]))
+    if stored.same_model(identity):
+        return None
+    return (
+        f"the index was built by another embedding model ({stored.name}, {stored.dims} dimensions) "
+        f"than the one loaded now ({identity.name}, {identity.dims} dimensions)"
+    )
+
+
+def _replace(db: sqlite3.Connection, new: NewFile, generation: int) -> bool:
+    """Write one file's passages unless the index already holds exactly this content (another server did it)."""
+    row = db.execute("SELECT id, hash FROM files WHERE path = ?", (new.path,)).fetchone()
+    if row is not None and row[1] == new.hash:
+        db.execute(
+            "UPDATE files SET size = ?, mtime_ns = ?, checked_ns = ? WHERE id = ?",
+            (new.size, new.mtime_ns, new.checked_ns, row[0]),
+        )
+        return False
+    if row is not None:
+        db.execute("DELETE FROM files WHERE id = ?", (row[0],))
+    import numpy as np
+
+    blob = np.ascontiguousarray(new.vectors, dtype=np.float16).tobytes()
+    file_id = db.execute(
+        "INSERT INTO files(path, size, mtime_ns, hash, checked_ns, chunks, tokens, version, vectors) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (new.path, new.size, new.mtime_ns, new.hash, new.checked_ns, len(new.chunks), new.tokens, generation, blob),
+    ).lastrowid
+    db.executemany(
+        "INSERT INTO chunks(file_id, seq, start_line, end_line, page, text) VALUES (?, ?, ?, ?, ?, ?)",
+        [(file_id, seq, c.start_line, c.end_line, c.page, c.text) for seq, c in enumerate(new.chunks)],
+    )
+    return True
+
+
+def _generation(db: sqlite3.Connection) -> int:
+    row = db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _set_meta(db: sqlite3.Connection, key: str, value: str) -> None:
+    db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+
+def _when(seconds: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(seconds))
+
+
+def _size_on_disk(path: Path) -> int:
+    """The database and its write-ahead log."""
+    return sum(p.stat().st_size for p in (path, path.with_name(path.name + "-wal")) if p.exists())
