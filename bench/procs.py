@@ -17,7 +17,8 @@ from mcp import Client, StdioServerParameters, stdio_client
 from bench.config import Config
 from bench.models import BenchModel
 
-SERVER_ENV = {"HF_HUB_OFFLINE": "1"}
+# PYTHONPATH passes through so a server spawned from a git worktree runs that worktree's code.
+SERVER_ENV = {"HF_HUB_OFFLINE": "1", **{k: v for k, v in os.environ.items() if k == "PYTHONPATH"}}
 READY_TIMEOUT_SECONDS = 60.0
 
 

@@ -26,12 +26,23 @@ def chatml(system: str | None, user: str, *, thinking: bool) -> str:
 async def test_lists_tools_with_output_schemas(connect: ClientFactory, tiny_chat: Path, tiny_embed: Path) -> None:
     async with connect(tiny_settings(tiny_chat, tiny_embed)) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
-    assert set(tools) == {"generate", "translate", "embed", "rank", "languages"}
+    assert set(tools) == {"generate", "translate", "embed", "rank", "search", "languages"}
     for tool in tools.values():
         assert tool.output_schema is not None, tool.name
         assert tool.description and len(tool.description) > 40
     gen_props = tools["generate"].input_schema["properties"]
-    assert {"prompt", "messages", "system", "max_tokens", "thinking", "seed", "stop", "min_p"} <= set(gen_props)
+    assert {
+        "prompt",
+        "messages",
+        "system",
+        "max_tokens",
+        "thinking",
+        "seed",
+        "stop",
+        "min_p",
+        "json_schema",
+        "choices",
+    } <= set(gen_props)
     assert "req" not in gen_props  # flat arguments, no wrapper object
 
 

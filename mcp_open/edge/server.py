@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -206,6 +206,13 @@ def build_server(settings: Settings, service: Service | None = None) -> MCPServe
         seed: Annotated[int | None, Field(ge=0, le=2**32 - 2, description="Fix for repeatable sampling.")] = None,
         stop: Annotated[list[str] | None, Field(max_length=16, description="Stop before any of these.")] = None,
         thinking: Annotated[bool, Field(description="Let Qwen3 reason before answering.")] = False,
+        json_schema: Annotated[
+            dict[str, Any] | None,
+            Field(description="Answer as JSON matching this JSON Schema (enforced while decoding); see `data`."),
+        ] = None,
+        choices: Annotated[
+            list[str] | None, Field(description="The answer is exactly one of these strings; see `data`.")
+        ] = None,
         files: FilesArg = None,
         each: Annotated[bool, Field(description="Run the instruction once per file; one result per file.")] = False,
         output_path: OutputArg = None,
@@ -225,6 +232,8 @@ def build_server(settings: Settings, service: Service | None = None) -> MCPServe
             seed=seed,
             stop=stop or [],
             thinking=thinking,
+            json_schema=json_schema,
+            choices=choices,
             files=files or [],
             each=each,
             output_path=output_path,

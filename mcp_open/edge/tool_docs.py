@@ -23,7 +23,9 @@ GENERATE = (
     "`prompt`/`messages` is the instruction. `each: true` runs the instruction once per file and returns one "
     "answer per file in `files`. `output_path` writes the answer (a folder for each=true, names kept) and returns "
     "a short receipt in `written` instead of the text; existing files are replaced only with `overwrite: true`. "
-    "Material longer than the context is an error with the token counts, never cut."
+    "Material longer than the context is an error with the token counts, never cut. For extraction and "
+    "classification pass `json_schema` (the answer is JSON that matches it, parsed into `data`; with `each`, one "
+    "object per file, or JSON Lines to `output_path`) or `choices` (the answer is exactly one of them)."
 )
 TRANSLATE = (
     "Translate text with the local model. `text` is a string or a list of strings (one translation each, in "

@@ -14,8 +14,9 @@ import time
 from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from mcp_open.engines.constraints import Guide, Guides, Vocabulary
 from mcp_open.engines.pieces import split_pieces
 from mcp_open.engines.protocol import (
     Cancelled,
@@ -171,6 +172,7 @@ class LlamaEngine:
         self.prompt_tokens_evaluated = 0
         self.embed_batches = 0
         self.texts_embedded = 0
+        self._guides: Guides | None = None
 
     @property
     def n_ctx(self) -> int:
@@ -306,23 +308,29 @@ class LlamaEngine:
     ) -> Completion:
         """Decode up to max_tokens after the prompt (fewer if the context is fuller); raises Cancelled."""
         hooks = hooks or Hooks()
-        if constraint is not None:
-            raise InvalidRequestError("structured output is not available on this engine yet")
         prompt_tokens = self.render(prompt, hooks.should_stop)
         budget = room_for(len(prompt_tokens), max_tokens, self.n_ctx)
-        return self.complete_tokens(prompt_tokens, budget, sampling, stop, hooks)
+        guide = self.guides().compile(constraint) if constraint is not None else None
+        return self.complete_tokens(prompt_tokens, budget, sampling, stop, hooks, guide)
 
     def complete_tokens(
-        self, prompt_tokens: list[int], max_tokens: int, sampling: Sampling, stop: Sequence[str], hooks: Hooks
+        self,
+        prompt_tokens: list[int],
+        max_tokens: int,
+        sampling: Sampling,
+        stop: Sequence[str],
+        hooks: Hooks,
+        guide: Guide | None = None,
     ) -> Completion:
         """Decode after already tokenized prompt tokens (which must leave room for max_tokens)."""
         start = time.perf_counter()
         cached = self._prefill(prompt_tokens, hooks.on_prompt, hooks.should_stop)
         prompt_done = time.perf_counter()
         text, ids, reason, first_token_at, matched = self._decode(
-            prompt_tokens, max_tokens, sampling, stop, hooks.on_token, hooks.should_stop
+            prompt_tokens, max_tokens, sampling, stop, hooks.on_token, hooks.should_stop, guide
         )
         end = time.perf_counter()
+        ended = guide is not None and guide.ended
         prompt_seconds = (first_token_at or end) - start
         return Completion(
             text=text,
@@ -335,7 +343,7 @@ class LlamaEngine:
             token_ids=ids,
             matched_stop=matched,
             # An end-of-generation token was sampled too, but is not part of the completion.
-            decode_steps=max(0, len(ids) - (0 if reason == "stop" and matched is None else 1)),
+            decode_steps=max(0, len(ids) - (0 if reason == "stop" and matched is None and not ended else 1)),
         )
 
     def stats(self) -> dict[str, int]:
@@ -412,20 +420,17 @@ class LlamaEngine:
         stop: Sequence[str],
         on_token: ProgressFn | None,
         should_stop: StopFn,
+        guide: Guide | None = None,
     ) -> tuple[str, list[int], FinishReason, float | None, str | None]:
         """Sample tokens until end-of-generation, a stop string or max_tokens."""
         llama = self._llama
         llama.set_seed(sampling.seed if sampling.seed is not None else random.randrange(2**31))
         decoder = codecs.getincrementaldecoder("utf-8")("replace")
         ids: list[int] = []
-        stream = llama.generate(
-            prompt_tokens,
-            top_k=sampling.top_k,
-            top_p=sampling.top_p,
-            min_p=sampling.min_p,
-            temp=sampling.temperature,
-            repeat_penalty=sampling.repeat_penalty,
-            reset=True,
+        stream = (
+            self._guided(prompt_tokens, sampling, guide)
+            if guide is not None
+            else llama.generate(prompt_tokens, **_sampler_args(sampling), reset=True)
         )
         try:
             return self._sample_loop(stream, max_tokens, stop, on_token, should_stop, decoder, ids)
@@ -469,15 +474,73 @@ class LlamaEngine:
                 raise Cancelled
         return text + decoder.decode(b"", final=True), ids, reason, first_token_at, matched
 
-    def _piece(self, token: int) -> bytes:
-        """Bytes of one token as generated text (control tokens render as nothing)."""
+    def _piece(self, token: int, special: bool = False) -> bytes:
+        """Bytes of one token as generated text (control tokens render as nothing unless special)."""
         size = 64
         while True:
             buf = ctypes.create_string_buffer(size)
-            n = self._llama_cpp.llama_token_to_piece(self._vocab, token, buf, size, 0, False)
+            n = self._llama_cpp.llama_token_to_piece(self._vocab, token, buf, size, 0, special)
             if n >= 0:
                 return buf.raw[:n]
             size = -n
+
+    def guides(self) -> Guides:
+        """The constraint compiler for this vocabulary, built on first use."""
+        if self._guides is None:
+            self._guides = Guides(self._vocabulary())
+        return self._guides
+
+    def _vocabulary(self) -> Vocabulary:
+        """Every token's bytes, which ones are control tokens, and the end-of-generation tokens."""
+        lib, vocab = self._llama_cpp, self._vocab
+        pieces, special, ends = [], set(), [int(self._llama.token_eos())]
+        for token in range(lib.llama_vocab_n_tokens(vocab)):
+            piece = self._piece(token, special=True)
+            attr = lib.llama_vocab_get_attr(vocab, token)
+            user_control = attr & lib.LLAMA_TOKEN_ATTR_USER_DEFINED and piece[:1] == b"<" and piece[-1:] == b">"
+            if attr & lib.LLAMA_TOKEN_ATTR_CONTROL or user_control:
+                special.add(token)
+            if lib.llama_vocab_is_eog(vocab, token) and token not in ends:
+                ends.append(token)
+            pieces.append(piece)
+        return Vocabulary(pieces, frozenset(special), [t for t in ends if t >= 0], self._tokenize_bytes)
+
+    def _tokenize_bytes(self, text: bytes) -> list[int]:
+        return list(self._llama.tokenize(text, add_bos=False, special=False))
+
+    def _guided(
+        self, prompt_tokens: list[int], sampling: Sampling, guide: Guide
+    ) -> Generator[int, Sequence[int] | None, None]:
+        """Tokens under a constraint: sample freely, mask only when the grammar rejects; forced runs in one batch."""
+        llama, lib = self._llama, self._llama_cpp
+        sampler = llama._init_sampler(**_sampler_args(sampling))
+        llama.eval(prompt_tokens[llama.n_tokens :])  # the tail _prefill left, for fresh logits
+        # A forced run is a few tokens, decode-sized work: with the batch thread count (all cores) it ran 7x slower
+        # than single tokens on a busy 2-core machine (bench/results/structured-speed-*), so it gets decode's.
+        lib.llama_set_n_threads(llama.ctx, llama.n_threads, llama.n_threads)
+        try:
+            while True:
+                token = self._llama_cpp.llama_sampler_sample(sampler.sampler, llama.ctx, -1)
+                if not guide.allows(token):
+                    guide.restrict(self._logits())
+                    token = self._llama_cpp.llama_sampler_sample(sampler.sampler, llama.ctx, -1)
+                forced = guide.accept(token)
+                yield token
+                yield from forced
+                if guide.finished:
+                    yield guide.end()
+                    return
+                llama.eval([token, *forced])
+        finally:
+            lib.llama_set_n_threads(llama.ctx, llama.n_threads, llama.n_threads_batch)
+            sampler.close()
+
+    def _logits(self) -> np.ndarray:
+        """The last evaluated position's logits, in llama.cpp's own buffer (writable, not a copy)."""
+        import numpy as np
+
+        ptr = self._llama_cpp.llama_get_logits_ith(self._llama.ctx, -1)
+        return np.ctypeslib.as_array(ptr, shape=(int(self._llama.n_vocab()),))
 
     def embed(self, texts: Sequence[str], *, truncate: bool, hooks: Hooks | None = None) -> Embedded:
         """Pooled vectors, one row per text, packing as many texts into each batch as fit."""
@@ -571,6 +634,17 @@ class LlamaEngine:
     def close(self) -> None:
         """Free the model and context now rather than at garbage collection."""
         self._llama.close()
+
+
+def _sampler_args(sampling: Sampling) -> dict[str, Any]:
+    """llama-cpp-python's sampler arguments for our settings."""
+    return {
+        "top_k": sampling.top_k,
+        "top_p": sampling.top_p,
+        "min_p": sampling.min_p,
+        "temp": sampling.temperature,
+        "repeat_penalty": sampling.repeat_penalty,
+    }
 
 
 def _as_array(ptr: object, width: int) -> np.ndarray:

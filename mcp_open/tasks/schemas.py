@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, WithJsonSchema
 
@@ -34,6 +34,8 @@ class GenerateRequest(BaseModel):
     seed: int | None = None
     stop: list[str] = Field(default_factory=list)
     thinking: bool = False
+    json_schema: dict[str, Any] | None = None
+    choices: list[str] | None = None
     files: list[str] = Field(default_factory=list)
     each: bool = False
     output_path: str | None = None
@@ -68,6 +70,7 @@ class FileAnswer(BaseModel):
 
     path: str = Field(description="The input file.")
     text: str | None = Field(description="The answer; null when written to disk (see written).")
+    data: Any = Field(default=None, description="With json_schema or choices: this file's answer, validated.")
     reasoning: str | None = None
     finish_reason: FinishReason
     usage: Usage
@@ -77,6 +80,7 @@ class GenerateResult(BaseModel):
     """What generate returns."""
 
     text: str = Field(description="The answer (reasoning excluded); empty when per file (files) or written.")
+    data: Any = Field(default=None, description="With json_schema or choices: the answer parsed and validated.")
     reasoning: str | None = Field(default=None, description="The model's thinking, when thinking was on.")
     finish_reason: FinishReason = Field(description="stop: the model finished or hit a stop string; length: budget.")
     usage: Usage

@@ -17,7 +17,7 @@ from mcp_open.serving.remote_loading import describe_backend, remote_loader
 from mcp_open.serving.slots import LoadedModel, Loader, ModelSlot, default_loader
 from mcp_open.settings import Settings
 from mcp_open.store.ledger import ledger_at
-from mcp_open.tasks import generation, translation
+from mcp_open.tasks import generation, structured, translation
 from mcp_open.tasks import search as searching
 from mcp_open.tasks.account import Account, Prices
 from mcp_open.tasks.embedding import check_texts, embed_texts, query_text, rank, shape_vectors, to_lists
@@ -112,12 +112,17 @@ class Service:
     async def generate(self, req: GenerateRequest, call: CallContext, roots: Sequence[Path] = ()) -> GenerateResult:
         """Generate text from a prompt or chat turns, optionally over files (all at once or each)."""
         self._check_max_tokens(req.max_tokens)
+        shape = structured.for_request(req)
         if req.files or req.output_path:
-            return await generate_files(self.chat, req, call, self.sandbox(roots))
+            return await generate_files(self.chat, req, call, self.sandbox(roots), shape)
         async with self.chat.use(call) as model:
-            done = await call.run_in_thread(lambda: generation.generate(model.engine, req, call))
+            if shape is not None:
+                structured.require_support(model.engine.info)
+            done = await call.run_in_thread(lambda: generation.generate(model.engine, req, call, shape))
+        data = structured.parse(shape, done.text, done.finish_reason, req.max_tokens) if shape else None
         return GenerateResult(
             text=done.text,
+            data=data,
             reasoning=done.reasoning,
             finish_reason=done.finish_reason,
             usage=done.usage,

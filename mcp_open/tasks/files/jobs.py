@@ -15,6 +15,7 @@ from mcp_open.tasks.files.material import Source, output_names, receipt, targets
 from mcp_open.tasks.files.sandbox import Sandbox
 from mcp_open.tasks.files.writing import StagedWrites
 from mcp_open.tasks.schemas import FileAnswer, GenerateRequest, Usage, WrittenFile
+from mcp_open.tasks.structured import Structured
 
 # Receipts with previews for this many written files; the others are listed by path only.
 RECEIPTS_IN_FULL = 3
@@ -59,11 +60,11 @@ def per_file(call: CallContext, index: int, count: int, label: str) -> CallConte
 
 
 def generate_over(
-    engine: Engine, req: GenerateRequest, sources: list[Source], call: CallContext
+    engine: Engine, req: GenerateRequest, sources: list[Source], call: CallContext, shape: Structured | None = None
 ) -> generation.Generated:
-    """One generation with all files as material before the instruction."""
+    """One generation with all files as material before the instruction (its answer constrained by shape)."""
     try:
-        return generation.generate(engine, _with_files(req, sources), call)
+        return generation.generate(engine, _with_files(req, sources), call, shape)
     except ContextOverflowError as exc:
         what = f"'{sources[0].shown}' alone" if len(sources) == 1 and req.each else f"{len(sources)} file(s)"
         ways = "split the file, or restart the server with a larger --ctx" if req.each else WAYS_OUT
@@ -71,12 +72,13 @@ def generate_over(
 
 
 def generate_each(
-    engine: Engine, req: GenerateRequest, sources: list[Source], call: CallContext
+    engine: Engine, req: GenerateRequest, sources: list[Source], call: CallContext, shape: Structured | None = None
 ) -> list[generation.Generated]:
     """The instruction once per file, progress per file."""
     done = []
     for index, source in enumerate(sources):
-        done.append(generate_over(engine, req, [source], per_file(call, index, len(sources), source.shown)))
+        one = per_file(call, index, len(sources), source.shown)
+        done.append(generate_over(engine, req, [source], one, shape))
         call.progress.update(index + 1, len(sources), f"{index + 1}/{len(sources)} files done")
     return done
 
