@@ -188,7 +188,7 @@ async def test_output_file_receipt_and_overwrite(world: tuple[Path, Path]) -> No
         "source": None,
         "bytes": len(written.encode()),
         "tokens": 7,
-        "preview": "line one\nline two\nthree\n4\n5\n...",
+        "preview": "line one\nline two\nthree\n...",
         "source_lang": None,
     }
     assert "'out/summary.md' already exists; pass overwrite=true" in again

@@ -11,8 +11,8 @@ from mcp_open.tasks.files.readers import Document, read_document
 from mcp_open.tasks.files.sandbox import Sandbox
 from mcp_open.tasks.schemas import WrittenFile
 
-PREVIEW_LINES = 5
-PREVIEW_CHARS = 400
+PREVIEW_LINES = 3
+PREVIEW_CHARS = 240
 PASSAGE_CHARS = 1200
 # Outputs of these kinds are plain text, so they get a text suffix instead of the input's.
 TEXT_SUFFIX_KINDS = {"pdf": ".txt", "html": ".txt"}
