@@ -24,7 +24,7 @@ def tiny_args(chat: Path, embed: Path) -> list[str]:
 async def test_every_tool_over_stdio(tiny_chat: Path, tiny_embed: Path) -> None:
     async with Client(stdio_params(*tiny_args(tiny_chat, tiny_embed))) as client:
         names = {t.name for t in (await client.list_tools()).tools}
-        assert names == {"generate", "translate", "embed", "rank", "languages"}
+        assert names == {"generate", "translate", "embed", "rank", "search", "languages"}
         gen = await client.call_tool("generate", {"prompt": "Hello", "max_tokens": 8, "seed": 1})
         assert not gen.is_error and 1 <= gen.structured_content["usage"]["completion_tokens"] <= 8
         tr = await client.call_tool("translate", {"text": ["Good morning to you all"], "target_lang": "es"})
@@ -44,7 +44,7 @@ async def test_handshake_does_not_wait_for_an_unavailable_model(tiny_embed: Path
     # A hub model that is not cached cannot load offline; the handshake must not even try.
     params = stdio_params("--model", "Qwen/Qwen3-32B-GGUF:Q4_K_M", "--embed-model", str(tiny_embed))
     async with Client(params) as client:
-        assert len((await client.list_tools()).tools) == 5
+        assert len((await client.list_tools()).tools) == 6
         info = json.loads((await client.read_resource("mcp-open://info")).contents[0].text)
         assert {m["role"]: m["state"] for m in info["models"]}["generation"] == "unloaded"
         failed = await client.call_tool("generate", {"prompt": "hi", "max_tokens": 2})
