@@ -282,3 +282,18 @@ def test_bearer_check_comes_before_the_frame_check(tiny_chat: Path, tiny_embed: 
         assert status == 400 and replies[0]["error"]["code"] == -32700
     finally:
         server.close()
+
+
+def test_a_stop_signal_during_start_up_still_stops_the_http_server() -> None:
+    # A signal can land after uvicorn took over the handlers but before it made its listeners (a server being
+    # started and stopped at once): stopping must not need the listeners, or the server keeps running.
+    import asyncio
+
+    from mcp_open.edge.httpframes import OpenPosts
+    from mcp_open.edge.httpserve import _StoppingServer
+    from mcp_open.edge.lifecycle import InFlight
+
+    server = _StoppingServer(uvicorn.Config(app=lambda *_: None), InFlight(), OpenPosts())
+    assert not hasattr(server, "servers")  # what uvicorn's startup has not made yet
+    asyncio.run(server._answer_calls_then_exit())
+    assert server.should_exit

@@ -33,6 +33,7 @@ class _StoppingServer(uvicorn.Server):
         self.posts = posts
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
+        self._stop_task: asyncio.Task[None] | None = None
 
     async def serve(self, sockets: list[object] | None = None) -> None:  # type: ignore[override]
         self._loop = asyncio.get_running_loop()
@@ -45,10 +46,16 @@ class _StoppingServer(uvicorn.Server):
             return
         self._stopping = True
         loop = self._loop
-        loop.call_soon_threadsafe(lambda: loop.create_task(self._answer_calls_then_exit()))
+        loop.call_soon_threadsafe(self._start_stopping)
+
+    def _start_stopping(self) -> None:
+        assert self._loop is not None
+        self._stop_task = self._loop.create_task(self._answer_calls_then_exit())  # held: the loop keeps weak refs
 
     async def _answer_calls_then_exit(self) -> None:
-        for listener in self.servers:
+        # A signal during start-up comes before uvicorn has made its listeners; it then skips serving once it sees
+        # should_exit, so only listeners that exist need closing.
+        for listener in getattr(self, "servers", []):
             listener.close()  # stop accepting connections
         self.in_flight.cancel_all()
         await self.in_flight.drained(DRAIN_SECONDS)
