@@ -65,6 +65,15 @@ class WrittenFile(BaseModel):
     source_lang: str | None = Field(default=None, description="Translations: the source language used.")
 
 
+class WrittenSummary(BaseModel):
+    """The files written beyond the receipts shown: how many, where, how big (names follow the inputs')."""
+
+    count: int = Field(description="Files written besides those in `written`.")
+    folder: str = Field(description="The folder they were written under.")
+    bytes: int = Field(description="Their total size, UTF-8.")
+    tokens: int = Field(description="Tokens the model generated for them.")
+
+
 class FileAnswer(BaseModel):
     """One file's answer when generate runs once per file (each=true)."""
 
@@ -89,9 +98,11 @@ class GenerateResult(BaseModel):
         default=None, description="each=true without output_path: one answer per file, in path order."
     )
     written: list[WrittenFile] | None = Field(
-        default=None, description="With output_path: receipts (with previews) of the first files written."
+        default=None, description="With output_path: receipts with previews (all of them, or one when many)."
     )
-    more_written: list[str] | None = Field(default=None, description="Paths of the other files written, in order.")
+    more_written: WrittenSummary | None = Field(
+        default=None, description="With many files: the others written, summed (list the folder for their names)."
+    )
 
 
 class TranslateRequest(BaseModel):
@@ -124,9 +135,11 @@ class TranslateResult(BaseModel):
     usage: Usage
     model: str
     written: list[WrittenFile] | None = Field(
-        default=None, description="With output_path: receipts (with previews) of the first files written."
+        default=None, description="With output_path: receipts with previews (all of them, or one when many)."
     )
-    more_written: list[str] | None = Field(default=None, description="Paths of the other files written, in order.")
+    more_written: WrittenSummary | None = Field(
+        default=None, description="With many files: the others written, summed (list the folder for their names)."
+    )
 
 
 class EmbedUsage(BaseModel):

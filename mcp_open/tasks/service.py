@@ -159,7 +159,7 @@ class Service:
             written = await call.run_in_thread(
                 lambda: jobs.write_outputs(box, plan, outputs, call, overwrite=req.overwrite)
             )
-            shown, more = jobs.condensed(written)
+            shown, more = jobs.condensed(written, req.output_path or "")
             return TranslateResult(
                 translations=[],
                 target_lang=target.code,

@@ -37,7 +37,7 @@ async def generate_files(
         )
     usage = jobs.summed([g.usage for g in done])
     one = done[0] if not req.each else None
-    shown, more = jobs.condensed(written)
+    shown, more = jobs.condensed(written, req.output_path or "")
     answers = jobs.answers(sources, done, written=False) if req.each and not written else None
     for answer, value in zip(answers or [], datas, strict=False):
         answer.data = value

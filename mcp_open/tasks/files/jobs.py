@@ -14,10 +14,10 @@ from mcp_open.tasks import generation
 from mcp_open.tasks.files.material import Source, output_names, receipt, targets, with_material
 from mcp_open.tasks.files.sandbox import Sandbox
 from mcp_open.tasks.files.writing import StagedWrites
-from mcp_open.tasks.schemas import FileAnswer, GenerateRequest, Usage, WrittenFile
+from mcp_open.tasks.schemas import FileAnswer, GenerateRequest, Usage, WrittenFile, WrittenSummary
 from mcp_open.tasks.structured import Structured
 
-# Receipts with previews for this many written files; the others are listed by path only.
+# Up to this many written files get a receipt each; beyond it, one sample receipt and a summary of the rest.
 RECEIPTS_IN_FULL = 3
 WAYS_OUT = (
     "pass each=true to run the instruction once per file, pass fewer files, or restart the server with a larger --ctx"
@@ -126,12 +126,17 @@ def plan_outputs(
     return targets(sandbox, spec, output_names(sources, suffix), folder=many or folder_given, overwrite=overwrite)
 
 
-def condensed(written: list[WrittenFile]) -> tuple[list[WrittenFile] | None, list[str] | None]:
-    """Full receipts for the first few files, paths only for the rest: the agent pays to read every one."""
+def condensed(written: list[WrittenFile], folder: str) -> tuple[list[WrittenFile] | None, WrittenSummary | None]:
+    """Every receipt for a few files; for many, one sample receipt and a sum: the agent pays for what it reads."""
     if not written:
         return None, None
-    rest = [w.path for w in written[RECEIPTS_IN_FULL:]]
-    return written[:RECEIPTS_IN_FULL], rest or None
+    if len(written) <= RECEIPTS_IN_FULL:
+        return written, None
+    rest = written[1:]
+    summary = WrittenSummary(
+        count=len(rest), folder=folder, bytes=sum(w.bytes for w in rest), tokens=sum(w.tokens for w in rest)
+    )
+    return written[:1], summary
 
 
 def write_outputs(
