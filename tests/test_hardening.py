@@ -51,11 +51,20 @@ def test_stdio_stop_signal_answers_running_calls_and_exits_0(
     signum: signal.Signals, gemma: Path, tiny_embed: Path, tmp_path: Path
 ) -> None:
     server = StdioServer(gemma_args(gemma, tiny_embed), tmp_path / "stderr")
+
+    def wait_for_note(token: str, words: str) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not any(
+            n.get("params", {}).get("progressToken") == token and words in str(n.get("params"))
+            for n in server.notifications
+        ):
+            time.sleep(0.05)
+
+    # One call decoding and one waiting behind it, in that order: sent together, either may win the model.
     server.send_json(tool_call("long", "generate", LONG_CALL, progress=True))
-    server.send_json(tool_call("queued", "generate", LONG_CALL))
-    deadline = time.monotonic() + 60
-    while not any("tokens" in str(n.get("params")) for n in server.notifications) and time.monotonic() < deadline:
-        time.sleep(0.05)  # wait until decoding runs: a progress note counts tokens
+    wait_for_note("p-long", "tokens")  # decoding runs: a progress note counts tokens
+    server.send_json(tool_call("queued", "generate", LONG_CALL, progress=True))
+    wait_for_note("p-queued", "position 1")
     started = time.monotonic()
     server.proc.send_signal(signum)
     answers = [server.wait("long"), server.wait("queued")]
@@ -63,10 +72,7 @@ def test_stdio_stop_signal_answers_running_calls_and_exits_0(
     elapsed = time.monotonic() - started
     assert code == 0
     for answer in answers:
-        # Each call gets an error reply. Usually it names the shutdown; once in a few full-suite runs a call reports
-        # a plain cancel instead (not reproduced alone): either way it is answered, which is the point here.
-        text = answer["result"]["content"][0]["text"]
-        assert answer["result"]["isError"] and ("shutting down" in text or "cancelled" in text), answer
+        assert answer["result"]["isError"] and "shutting down" in answer["result"]["content"][0]["text"], answer
     # Not a speed test (README gives the measured 0.35 s): a wait for the 1500-token call would take far longer.
     assert elapsed < 10.0, f"took {elapsed:.2f} s to stop"
 
