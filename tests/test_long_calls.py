@@ -14,11 +14,12 @@ from mcp import Client
 
 from mcp_open.edge.server import build_server
 from mcp_open.engines.protocol import Cancelled, Completion, Hooks, Prompt
-from mcp_open.engines.scripted import ScriptedEngine
+from mcp_open.engines.scripted import HOLD, ScriptedEngine
 from mcp_open.serving.slots import LoadedModel
 from mcp_open.settings import Settings
 from mcp_open.tasks.service import Service
 from tests.conftest import ClientFactory
+from tests.scripted import scripted_client
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -99,23 +100,31 @@ async def test_fifo_queue_positions_and_busy_error(connect_once: ClientFactory, 
         assert not retry.is_error
 
 
-async def test_fifo_order(connect_once: ClientFactory, gemma: Path, tiny_embed: Path) -> None:
-    finished: list[int] = []
-    async with connect_once(long_settings(gemma, tiny_embed)) as client:
-        head = ProgressLog()
+async def test_fifo_order() -> None:
+    # The head call holds the model until it is cancelled, so the line forms whatever the machine's speed.
+    chat = ScriptedEngine(replies=[["a", HOLD], ["one"], ["two"], ["three"]])
+    finished: list[tuple[int, str]] = []
+    async with scripted_client(chat) as client:
 
-        async def call(index: int, log: Any = None) -> None:
-            await client.call_tool("generate", {"prompt": f"Story {index}", "max_tokens": 24}, progress_callback=log)
-            finished.append(index)
+        async def call(index: int, log: ProgressLog) -> None:
+            result = await client.call_tool("generate", {"prompt": f"Story {index}"}, progress_callback=log)
+            finished.append((index, result.structured_content["text"]))
 
         async with anyio.create_task_group() as tg:
-            tg.start_soon(call, 0, head)
-            await head.wait_for(lambda p, total, msg: p >= 1)
+            head = anyio.CancelScope()
+
+            async def first() -> None:
+                with head:
+                    await client.call_tool("generate", {"prompt": "Story 0"})
+
+            tg.start_soon(first)
+            await anyio.to_thread.run_sync(chat.holding.wait)
             for index in (1, 2, 3):
                 waiting = ProgressLog()
                 tg.start_soon(call, index, waiting)
                 await waiting.wait_for(lambda p, total, msg, i=index: bool(msg) and f"position {i}" in msg)
-    assert finished == [0, 1, 2, 3]
+            head.cancel()
+    assert finished == [(1, "one"), (2, "two"), (3, "three")]
 
 
 SAFETY_STEPS = 20_000  # at least 20 s of "decoding", far past the 0.5 s limit
