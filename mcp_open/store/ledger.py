@@ -8,7 +8,7 @@ from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 from typing import Literal
 
-from mcp_open.store.db import connect
+from mcp_open.store.db import connect, retrying
 
 FILE_NAME = "usage.sqlite3"
 
@@ -92,7 +92,8 @@ class Ledger:
         """Append one call (a single autocommit INSERT: atomic, and waits out other writers)."""
         sql = f"INSERT INTO calls ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
         with self._lock:
-            self._open().execute(sql, astuple(call))
+            conn = self._open()
+            retrying(lambda: conn.execute(sql, astuple(call)))
 
     def totals(self, *, since: float | None = None, by: Grouping | None = None) -> list[Totals]:
         """Sums since a Unix time (all calls if None): one row per group in order, or one row for all."""
@@ -118,7 +119,7 @@ class Ledger:
     def _open(self) -> sqlite3.Connection:
         if self._conn is None:
             conn = connect(self.path)
-            conn.executescript(SCHEMA)
+            retrying(lambda: conn.executescript(SCHEMA))
             self._conn = conn
         return self._conn
 
