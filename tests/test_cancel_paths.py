@@ -74,10 +74,11 @@ async def test_a_call_cancelled_in_the_queue_never_reaches_the_engine_over_stdio
         async with anyio.create_task_group() as tg:
             tg.start_soon(lambda: client.call_tool("generate", {"prompt": "Held"}, progress_callback=head))
             await head.wait_for(reading_prompt)
-            with anyio.CancelScope() as waiting:
-                tg.start_soon(lambda: client.call_tool("generate", {"prompt": "Queued"}, progress_callback=queued))
+            # The queued call gets its own task group, so it is cancelled (and its cancel sent) before the head's.
+            async with anyio.create_task_group() as waiting:
+                waiting.start_soon(lambda: client.call_tool("generate", {"prompt": "Queued"}, progress_callback=queued))
                 await queued.wait_for(lambda p, total, msg: bool(msg) and "position 1" in str(msg))
-                waiting.cancel()
+                waiting.cancel_scope.cancel()
             tg.cancel_scope.cancel()
         # The queued call left the line: the next call is the engine's second, not its third.
         await assert_stopped_once_and_free(client)
