@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from mcp_open.models.ggufinfo import read_info
-from mcp_open.serving.loading import default_pooling
+from mcp_open.runtime.loading import default_pooling
 
 DEFAULT_MODELS = ("tiny", "gemma")
 TINY_CONTEXT = 32_768

@@ -7,7 +7,7 @@ import itertools
 from llama_cpp import Llama
 
 from mcp_open.engines.templates import render_chat
-from mcp_open.tasks.chat import build_messages, render_plain, to_turns
+from mcp_open.features.generate.chat import build_messages, render_plain, to_turns
 
 STORY = (
     "The lighthouse keeper had lived alone on the island for eleven years. Every evening he climbed the hundred "

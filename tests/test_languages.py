@@ -5,7 +5,7 @@ import threading
 import pytest
 
 from mcp_open.errors import InvalidRequestError
-from mcp_open.tasks.languages import (
+from mcp_open.features.translate.languages import (
     Language,
     detect_language,
     normalize_source,
@@ -234,7 +234,7 @@ def test_detect_from_many_threads_agrees() -> None:
 def test_detector_loads_once_under_concurrent_first_calls(monkeypatch: pytest.MonkeyPatch) -> None:
     from py3langid.langid import LanguageIdentifier
 
-    from mcp_open.tasks import languages
+    from mcp_open.features.translate import languages
 
     real = LanguageIdentifier.from_model_file
     loads: list[int] = []

@@ -16,9 +16,9 @@ from mcp import Client
 
 from mcp_open.edge.cli import main
 from mcp_open.engines.scripted import ScriptedEngine
-from mcp_open.store.ledger import CallRecord, Ledger, ledger_at
-from mcp_open.tasks.account import ESTIMATE, Account, FinishedCall, Prices, pieces
-from mcp_open.tasks.recorder import Recorder
+from mcp_open.features.accounting.ledger import CallRecord, Ledger, ledger_at
+from mcp_open.features.accounting.account import ESTIMATE, Account, FinishedCall, Prices, pieces
+from mcp_open.features.accounting.recorder import Recorder
 from tests.conftest import ClientFactory, stdio_params, tiny_settings
 
 OPUS_IN, OPUS_OUT = 5.0, 25.0  # Claude Opus 4.6 list prices, USD per million tokens

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from mcp_open.serving.calls import HEARTBEAT_CAP, ProgressState
+from mcp_open.runtime.calls import HEARTBEAT_CAP, ProgressState
 
 
 def test_reports_strictly_increase_while_nothing_happens() -> None:

@@ -222,8 +222,8 @@ async def test_translation_through_the_tiny_models_chat_template(
             "translate", {"text": "Good morning, friends.", "target_lang": "de", "source_lang": "en"}
         )
     assert not result.is_error, text_of(result)
-    from mcp_open.tasks.languages import normalize_source, normalize_target
-    from mcp_open.tasks.translation import system_prompt
+    from mcp_open.features.translate.languages import normalize_source, normalize_target
+    from mcp_open.features.translate.translation import system_prompt
 
     system = system_prompt(normalize_source("en"), normalize_target("de"), None, "default")
     chatml = (

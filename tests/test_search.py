@@ -11,7 +11,7 @@ import anyio
 import pytest
 
 from mcp_open.settings import Settings
-from mcp_open.store.index import IndexStore
+from mcp_open.features.search.index_store import IndexStore
 from tests.conftest import tiny_settings
 from tests.filekit import make_pdf
 from tests.searchkit import (

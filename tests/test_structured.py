@@ -16,9 +16,9 @@ from mcp import Client
 
 from mcp_open.edge.server import build_server
 from mcp_open.engines.scripted import ScriptedEngine
-from mcp_open.serving.slots import LoadedModel
+from mcp_open.runtime.slots import LoadedModel
 from mcp_open.settings import Settings
-from mcp_open.tasks.service import Service
+from mcp_open.features.service import Service
 from tests.conftest import ClientFactory, tiny_settings
 
 pytestmark = pytest.mark.anyio
@@ -261,7 +261,7 @@ async def test_one_validated_object_per_file_and_json_lines(
 
 
 def test_readme_lists_the_supported_subset() -> None:
-    from mcp_open.tasks.structured import ANNOTATIONS, FORMATS, SUPPORTED
+    from mcp_open.features.generate.structured import ANNOTATIONS, FORMATS, SUPPORTED
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     section = readme[readme.index("## Structured output") :]
@@ -276,7 +276,7 @@ def test_dates_decode_only_as_real_calendar_days(tiny_chat: Path) -> None:
 
     from mcp_open.engines.llama import EngineConfig, LlamaEngine
     from mcp_open.engines.protocol import Constraint
-    from mcp_open.tasks.structured import DATE_PATTERN, decoding_schema
+    from mcp_open.features.generate.structured import DATE_PATTERN, decoding_schema
 
     for year in (1, 4, 100, 400, 1900, 2000, 2024, 2025, 9999):
         for month in range(1, 13):

@@ -159,7 +159,7 @@ def _models_info(args: argparse.Namespace) -> int:
 def _info(args: argparse.Namespace) -> int:
     settings = _settings_from(args)
     _setup_logging(settings.verbose)
-    from mcp_open.tasks.service import Service
+    from mcp_open.features.service import Service
 
     service = Service(settings)
     info = service.info(probe_backends=True)
@@ -172,7 +172,7 @@ def _info(args: argparse.Namespace) -> int:
 def _index(args: argparse.Namespace) -> int:
     settings = _settings_from(args)
     _setup_logging(settings.verbose)
-    from mcp_open.tasks import index_command
+    from mcp_open.edge.commands import index as index_command
 
     if args.status:
         return index_command.show_status(settings)
@@ -183,7 +183,7 @@ def _index(args: argparse.Namespace) -> int:
 
 
 def _usage(args: argparse.Namespace) -> int:
-    from mcp_open.tasks.usage_report import usage_text
+    from mcp_open.edge.commands.usage import usage_text
 
     print(usage_text(_settings_from(args), since=args.since, by=args.by, as_json=args.json))
     return 0
@@ -201,7 +201,7 @@ def _add_usage(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def _doctor(args: argparse.Namespace) -> int:
     settings = _settings_from(args)
     _setup_logging(settings.verbose)
-    from mcp_open.serving.doctor import run_checks
+    from mcp_open.edge.commands.doctor import run_checks
 
     checks = run_checks(settings)
     for check in checks:

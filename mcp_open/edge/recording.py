@@ -13,8 +13,8 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel
 
 from mcp_open.edge.results import compact
-from mcp_open.tasks.account import FinishedCall
-from mcp_open.tasks.recorder import Recorder
+from mcp_open.features.accounting.account import FinishedCall
+from mcp_open.features.accounting.recorder import Recorder
 
 T = TypeVar("T")
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 
-from mcp_open.tasks.limits import RESULT_BYTES
+from mcp_open.features.common.limits import RESULT_BYTES
 
 MAX_RESULT_BYTES = RESULT_BYTES
 

@@ -27,9 +27,9 @@ from mcp_open.edge.roots import root_paths, roots_for_files, roots_for_files_out
 from mcp_open.edge.rpcerrors import explain_errors
 from mcp_open.engines.protocol import Cancelled
 from mcp_open.errors import McpOpenError
-from mcp_open.serving.calls import CallContext, ProgressState
+from mcp_open.runtime.calls import CallContext, ProgressState
 from mcp_open.settings import Settings
-from mcp_open.tasks.schemas import (
+from mcp_open.features.common.schemas import (
     ChatMessage,
     EmbedResult,
     Formality,
@@ -40,8 +40,8 @@ from mcp_open.tasks.schemas import (
     TranslateRequest,
     TranslateResult,
 )
-from mcp_open.tasks.search_schemas import SearchMode, SearchResult
-from mcp_open.tasks.service import Service
+from mcp_open.features.search.schemas import SearchMode, SearchResult
+from mcp_open.features.service import Service
 
 log = logging.getLogger(__name__)
 notice = logging.getLogger("mcp_open.notice")  # plain lines for the operator, on stderr

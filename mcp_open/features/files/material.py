@@ -1,0 +1,149 @@
+"""Files as the material of a call: read and framed with their paths, cut into passages, named for output."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from mcp_open.errors import FileAccessError
+from mcp_open.features.files.readers import Document, read_document
+from mcp_open.features.files.sandbox import Sandbox
+from mcp_open.features.common.schemas import WrittenFile
+
+PREVIEW_LINES = 3
+PREVIEW_CHARS = 240
+PASSAGE_CHARS = 1200
+# Outputs of these kinds are plain text, so they get a text suffix instead of the input's.
+TEXT_SUFFIX_KINDS = {"pdf": ".txt", "html": ".txt"}
+
+
+@dataclass
+class Source:
+    """One input file: its text and how results name it."""
+
+    doc: Document
+    shown: str
+
+
+@dataclass
+class Passage:
+    """A piece of a file for ranking: text, where it starts (line, page)."""
+
+    source: Source
+    text: str
+    line: int
+    page: int | None
+
+
+def load(sandbox: Sandbox, specs: list[str]) -> list[Source]:
+    """The files the specs name, read as text (blocking: call from a worker thread)."""
+    paths = sandbox.input_files(specs)
+    return [Source(read_document(path, sandbox.shown(path)), sandbox.shown(path)) for path in paths]
+
+
+def framed(source: Source) -> str:
+    """A file's text marked with its path (and PDF pages), for the model to read as material."""
+    doc = source.doc
+    body = doc.text
+    if doc.pages:
+        cuts = [*doc.pages, len(body)]
+        body = "".join(f"[page {i + 1}]\n{body[cuts[i] : cuts[i + 1]]}" for i in range(len(doc.pages)))
+    return f'<file path="{source.shown}">\n{body.rstrip()}\n</file>'
+
+
+def with_material(instruction: str, sources: list[Source]) -> str:
+    """The files first, then the instruction that applies to them."""
+    return "\n\n".join([*(framed(s) for s in sources), instruction])
+
+
+def passages(source: Source, max_chars: int = PASSAGE_CHARS) -> list[Passage]:
+    """Paragraphs merged up to max_chars (long ones cut at lines), each with its first line and page."""
+    found: list[Passage] = []
+    start, buffer = 0, ""
+    for offset, block in _blocks(source.doc.text, max_chars):
+        if buffer and len(buffer) + len(block) > max_chars:
+            found.append(_passage(source, buffer, start))
+            buffer = ""
+        if not buffer:
+            start = offset
+        buffer = f"{buffer}\n\n{block}" if buffer else block
+    if buffer.strip():
+        found.append(_passage(source, buffer, start))
+    return found
+
+
+def _blocks(text: str, max_chars: int) -> list[tuple[int, str]]:
+    """(offset, text) of each paragraph, paragraphs over max_chars cut into runs of lines."""
+    blocks, offset = [], 0
+    for paragraph in text.split("\n\n"):
+        if paragraph.strip():
+            blocks.extend(_cut(paragraph, offset, max_chars))
+        offset += len(paragraph) + 2
+    return blocks
+
+
+def _cut(paragraph: str, offset: int, max_chars: int) -> list[tuple[int, str]]:
+    """A long paragraph as runs of whole lines, each up to max_chars (a single longer line stays whole)."""
+    runs: list[tuple[int, str]] = []
+    run, run_start = "", offset
+    for line in paragraph.split("\n"):
+        if run and len(run) + len(line) + 1 > max_chars:
+            runs.append((run_start, run))
+            run, run_start = "", offset
+        run = f"{run}\n{line}" if run else line
+        offset += len(line) + 1
+    if run.strip():
+        runs.append((run_start, run))
+    return runs
+
+
+def _passage(source: Source, text: str, offset: int) -> Passage:
+    lead = len(text) - len(text.lstrip())
+    line = source.doc.text.count("\n", 0, offset + lead) + 1
+    return Passage(source, text.strip(), line, source.doc.page_at(offset))
+
+
+def output_names(sources: list[Source], suffix: str = "") -> list[Path]:
+    """Relative output names that keep each input's path below their common folder (plus a language suffix)."""
+    parents = [s.doc.path.parent for s in sources]
+    common = Path(os.path.commonpath(parents)) if parents else Path()
+    return [_renamed(s.doc.path.relative_to(common), s.doc.kind, suffix) for s in sources]
+
+
+def _renamed(relative: Path, kind: str, suffix: str) -> Path:
+    """notes.md -> notes.de.md; report.pdf -> report.de.txt (the output is text)."""
+    ext = TEXT_SUFFIX_KINDS.get(kind, relative.suffix)
+    tag = f".{suffix}" if suffix else ""
+    return relative.with_name(f"{relative.stem}{tag}{ext}")
+
+
+def targets(sandbox: Sandbox, spec: str, names: list[Path], *, folder: bool, overwrite: bool) -> list[Path]:
+    """Where each output goes: the file spec names, or one file per name inside the folder it names."""
+    base = sandbox.output_path(spec, overwrite=overwrite)
+    if not folder:
+        if base.is_dir():
+            raise FileAccessError(f"'{spec}' is a folder, but this call writes one file; name the file to write")
+        return [base]
+    if base.exists() and not base.is_dir():
+        raise FileAccessError(f"'{spec}' is a file, but this call writes several; name a folder (it is created)")
+    return [_child(sandbox, base, name, spec, overwrite) for name in names]
+
+
+def _child(sandbox: Sandbox, base: Path, name: Path, spec: str, overwrite: bool) -> Path:
+    """A file inside the output folder, re-checked: a link inside it must not lead out of the roots."""
+    path = (base / name).resolve()
+    shown = f"{spec.rstrip('/')}/{name.as_posix()}"
+    if not sandbox.contains(path):
+        raise FileAccessError(f"'{shown}' leads outside the allowed folders; remove that link or choose another folder")
+    sandbox.check_target(path, shown, overwrite=overwrite)
+    return path
+
+
+def receipt(sandbox: Sandbox, path: Path, text: str, size: int, tokens: int, source: str | None) -> WrittenFile:
+    """What the agent reads instead of the text: where, how big, what it cost, how it starts."""
+    lines = text.strip("\n").split("\n")
+    preview = "\n".join(lines[:PREVIEW_LINES])[:PREVIEW_CHARS]
+    if len(lines) > PREVIEW_LINES or len(preview) < len(text.strip("\n")):
+        preview += "\n..."
+    return WrittenFile(path=sandbox.shown(path), source=source, bytes=size, tokens=tokens, preview=preview)

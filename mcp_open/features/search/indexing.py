@@ -1,0 +1,175 @@
+"""Bring an index up to date with files on disk: re-embed only what changed, drop what is gone."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mcp_open.engines.protocol import Cancelled, Engine, Hooks
+from mcp_open.errors import McpOpenError
+from mcp_open.features.search.index_store import FileRecord, IndexStore, NewChunk, NewFile
+from mcp_open.features.files.chunking import CHUNK_TOKENS, MARKDOWN_SUFFIXES, Chunk, chunk_text
+from mcp_open.features.files.readers import read_document
+
+# Passages embedded per engine call and per committed transaction: what a cancel can lose at most.
+BATCH_CHUNKS = 64
+# A file modified this close to when we read it may change again within the same mtime tick: hash it next time.
+RACY_NS = 2_000_000_000
+HEADER_TOKENS = 24
+
+if TYPE_CHECKING:
+    import numpy as np
+
+ProgressFn = Callable[[int, int, str], None]
+
+
+@dataclass
+class SyncCounts:
+    """What one update of the index did."""
+
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    skipped: int = 0
+    chunks_embedded: int = 0
+    tokens: int = 0
+    seconds: float = 0.0
+    skipped_paths: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Pending:
+    stat: os.stat_result
+    checked_ns: int
+    digest: str
+    chunks: list[Chunk]
+    header: str
+
+
+@dataclass
+class Syncer:
+    """One index update: the store, the engine and how to report progress and learn of a cancel."""
+
+    store: IndexStore
+    engine: Engine
+    dims: int
+    progress: ProgressFn
+    should_stop: Callable[[], bool]
+    counts: SyncCounts = field(default_factory=SyncCounts)
+
+    def run(self, files: Sequence[Path], folders: Sequence[Path]) -> SyncCounts:
+        """Index new and changed files, drop deleted ones under the given folders (blocking)."""
+        started = time.perf_counter()
+        known = self.store.files()
+        current = {str(p) for p in files}
+        # Only files really gone: one another server indexed after our walk must not be dropped.
+        gone = [p for p in known if p not in current and _under_any(p, folders) and not os.path.lexists(p)]
+        self.counts.removed = self.store.remove(gone)
+        todo = [p for p in files if not _still_current(known.get(str(p)), p)]
+        self.counts.unchanged = len(files) - len(todo)
+        self._index(todo, known)
+        self.counts.seconds = time.perf_counter() - started
+        return self.counts
+
+    def _index(self, todo: list[Path], known: dict[str, FileRecord]) -> None:
+        pending: dict[str, _Pending] = {}
+        for done, path in enumerate(todo):
+            if self.should_stop():
+                raise Cancelled
+            self._read(path, known.get(str(path)), pending)
+            if sum(len(p.chunks) for p in pending.values()) >= BATCH_CHUNKS:
+                self._flush(pending)
+            self.progress(done + 1, len(todo), self._message(done + 1, len(todo)))
+        self._flush(pending)
+
+    def _message(self, done: int, total: int) -> str:
+        return f"indexing: {done}/{total} files read, {self.counts.chunks_embedded} passages embedded"
+
+    def _read(self, path: Path, record: FileRecord | None, pending: dict[str, _Pending]) -> None:
+        """Hash a file; unchanged content only refreshes its stat signature, new content is chunked."""
+        try:
+            stat = path.stat()
+            checked_ns = time.time_ns()
+            document = read_document(path)
+        except (OSError, McpOpenError):
+            self.counts.skipped += 1
+            self.counts.skipped_paths.append(str(path))
+            self.store.remove([str(path)])  # never serve passages of a file we can no longer read
+            return
+        digest = hashlib.sha256(f"{document.kind}\0{document.text}".encode("utf-8", "surrogatepass")).hexdigest()
+        if record is not None and record.hash == digest:
+            self.store.touch(str(path), stat.st_size, stat.st_mtime_ns, checked_ns)
+            self.counts.unchanged += 1
+            return
+        chunks = chunk_text(
+            document.text,
+            self.engine.count_tokens,
+            markdown=path.suffix.lower() in MARKDOWN_SUFFIXES,
+            pages=document.pages,
+            max_tokens=min(CHUNK_TOKENS, self.engine.info.n_ctx - HEADER_TOKENS - 8),
+        )
+        pending[str(path)] = _Pending(stat, checked_ns, digest, chunks, path.name)
+
+    def _flush(self, pending: dict[str, _Pending]) -> None:
+        """Embed the pending files' passages in one engine call and commit them in one transaction."""
+        if not pending:
+            return
+        import numpy as np
+
+        texts = [_embedded_text(p.header, c) for p in pending.values() for c in p.chunks]
+        vectors = np.zeros((0, self.dims), dtype=np.float32)
+        tokens = 0
+        if texts:
+            done = self.engine.embed(texts, truncate=True, hooks=Hooks(should_stop=self.should_stop))
+            vectors, tokens = unit_rows(done.vectors), done.prompt_tokens
+        new_files, row = [], 0
+        for path, p in pending.items():
+            block = vectors[row : row + len(p.chunks)]
+            row += len(p.chunks)
+            new_files.append(_new_file(path, p, block, tokens * len(p.chunks) // max(1, len(texts))))
+        self.store.store(new_files)
+        self.counts.updated += len(new_files)
+        self.counts.chunks_embedded += len(texts)
+        self.counts.tokens += tokens
+        pending.clear()
+
+
+def unit_rows(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (cosine becomes a dot product)."""
+    import numpy as np
+
+    array = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(array, axis=1, keepdims=True)
+    return array / np.where(norms == 0, 1.0, norms)
+
+
+def _embedded_text(header: str, chunk: Chunk) -> str:
+    """What the model embeds: the file name and heading trail give a passage its context."""
+    title = f"{header} > {chunk.heading}" if chunk.heading else header
+    return f"{title}\n{chunk.text}"
+
+
+def _new_file(path: str, p: _Pending, vectors: np.ndarray, tokens: int) -> NewFile:
+    chunks = [NewChunk(c.start_line, c.end_line, c.page, c.text) for c in p.chunks]
+    return NewFile(path, p.stat.st_size, p.stat.st_mtime_ns, p.digest, p.checked_ns, chunks, vectors, tokens)
+
+
+def _still_current(record: FileRecord | None, path: Path) -> bool:
+    """Same size and mtime as when indexed, and indexed long enough after that mtime to trust it."""
+    if record is None:
+        return False
+    try:
+        stat = path.stat()
+    except OSError:
+        return False
+    same = record.size == stat.st_size and record.mtime_ns == stat.st_mtime_ns
+    return same and record.checked_ns - record.mtime_ns > RACY_NS
+
+
+def _under_any(path: str, folders: Sequence[Path]) -> bool:
+    return any(Path(path).is_relative_to(folder) for folder in folders)

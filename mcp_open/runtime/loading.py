@@ -1,0 +1,62 @@
+"""Turning a configured model spec into a ready engine: resolve, inspect, plan GPU offload, load."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from mcp_open.engines.llama import EngineConfig, LlamaEngine
+from mcp_open.models.ggufinfo import GgufInfo, read_info
+from mcp_open.models.hub import ResolvedModel, resolve
+from mcp_open.runtime.environment import gpu_facts
+from mcp_open.runtime.planning import layout_for
+from mcp_open.runtime.slots import LoadedModel
+from mcp_open.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Architectures whose embedding models pool on the last token (Qwen3-Embedding and kin).
+LAST_TOKEN_POOLING_ARCHS = ("qwen2", "qwen3")
+
+
+def default_pooling(info: GgufInfo) -> str:
+    """The pooling an embedding model wants: its own, else last-token for Qwen, mean otherwise."""
+    if info.pooling_type and info.pooling_type != "none":
+        return info.pooling_type
+    return "last" if info.architecture in LAST_TOKEN_POOLING_ARCHS else "mean"
+
+
+def display_name(resolved: ResolvedModel) -> str:
+    """repo:QUANT for hub models, the file name otherwise."""
+    if resolved.repo and resolved.quant:
+        return f"{resolved.repo}:{resolved.quant}"
+    return Path(resolved.path).name
+
+
+def load_local(spec: str, settings: Settings, embedding: bool, on_progress: Callable[[str], None]) -> LoadedModel:
+    """Resolve, inspect, plan offload and load one GGUF (blocking)."""
+    start = time.perf_counter()
+    resolved = resolve(spec, on_progress=on_progress)
+    on_progress(f"loading {Path(resolved.path).name}")
+    info = read_info(resolved.path)
+    layout = layout_for(resolved, info, settings, gpu_facts(settings))
+    plan = layout.offload
+    config = EngineConfig(
+        n_ctx=layout.n_ctx,
+        n_gpu_layers=plan.n_gpu_layers,
+        n_threads=settings.threads,
+        flash_attn=settings.flash_attn,
+        kv_cache_type=settings.kv_cache_type,
+        main_gpu=settings.main_gpu,
+        tensor_split=settings.tensor_split,
+        embedding=embedding,
+        pooling=default_pooling(info) if embedding else None,
+        verbose=settings.verbose,
+        name=display_name(resolved),
+    )
+    engine = LlamaEngine(str(resolved.path), config)
+    seconds = time.perf_counter() - start
+    log.info("loaded %s in %.2f s (%s; %s)", resolved.path, seconds, plan.reason, f"ctx {layout.n_ctx}")
+    return LoadedModel(engine, seconds, resolved, info, plan)

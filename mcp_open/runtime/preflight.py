@@ -1,0 +1,55 @@
+"""Each configured model and the GPU answer, found without loading anything: for info and the start-up lines."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from mcp_open.models.gpu import GpuFacts, OffloadPlan, gpu_notes
+from mcp_open.runtime.environment import build_report
+from mcp_open.runtime.planning import ModelPlan, plan_model
+from mcp_open.runtime.slots import ModelSlot, default_loader
+
+
+def _plan_of(slot: ModelSlot, facts: GpuFacts) -> ModelPlan | None:
+    """The plan of a local GGUF slot not loaded yet (a loaded one has its real plan; other engines plan nothing)."""
+    if slot.model is not None or slot.loader is not default_loader:
+        return None
+    return plan_model(slot.role, slot.spec, slot.settings, facts)
+
+
+def _offloads(slots: Sequence[ModelSlot], plans: Sequence[ModelPlan | None]) -> list[tuple[str, OffloadPlan]]:
+    """The offload plan of each model, real for loaded ones, planned for the others."""
+    out: list[tuple[str, OffloadPlan]] = []
+    for slot, plan in zip(slots, plans, strict=True):
+        offload = slot.model.plan if slot.model is not None else plan.layout.offload if plan and plan.layout else None
+        if offload is not None:
+            out.append((slot.role, offload))
+    return out
+
+
+def report(slots: Sequence[ModelSlot], facts: GpuFacts) -> dict[str, object]:
+    """Build, GPU and per-model facts for the info resource and command."""
+    plans = [_plan_of(slot, facts) for slot in slots]
+    models = []
+    for slot, plan in zip(slots, plans, strict=True):
+        described = slot.describe()
+        if plan is not None:
+            described.update(plan.describe())
+        models.append(described)
+    return {**build_report(facts, _offloads(slots, plans)), "models": models}
+
+
+def _model_line(plan: ModelPlan) -> str | None:
+    """What start-up says about one model, if anything."""
+    if plan.problem:
+        return f"the {plan.role} model {plan.spec} cannot be served: {plan.problem}"
+    if plan.missing:
+        return f"the {plan.role} model {plan.spec} is not on this machine yet: {plan.missing}"
+    return None
+
+
+def startup_lines(slots: Sequence[ModelSlot], facts: GpuFacts) -> list[str]:
+    """The plain lines to print at start: models that cannot resolve, and the GPU answer when not an obvious yes."""
+    plans = [_plan_of(slot, facts) for slot in slots]
+    lines = [line for plan in plans if plan is not None and (line := _model_line(plan))]
+    return lines + gpu_notes(facts, _offloads(slots, plans))

@@ -1,0 +1,178 @@
+"""Model slots: load on first use, one call at a time per model, unload when idle."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import anyio
+
+from mcp_open.engines.protocol import Engine
+from mcp_open.errors import McpOpenError, ModelLoadError
+from mcp_open.runtime.calls import CallContext
+from mcp_open.runtime.queueing import FifoGate, InflightGate
+from mcp_open.settings import Settings
+
+if TYPE_CHECKING:
+    from mcp_open.models.ggufinfo import GgufInfo
+    from mcp_open.models.gpu import OffloadPlan
+    from mcp_open.models.hub import ResolvedModel
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LoadedModel:
+    """A model ready to serve, with everything known about how it got there."""
+
+    engine: Engine
+    load_seconds: float
+    # Local GGUF models only: where the file came from, its header and the GPU plan.
+    resolved: ResolvedModel | None = None
+    gguf: GgufInfo | None = None
+    plan: OffloadPlan | None = None
+
+    @property
+    def name(self) -> str:
+        """A short name for results: repo:QUANT for hub models, the file name or served name otherwise."""
+        return self.engine.info.name
+
+
+Loader = Callable[[str, Settings, bool, Callable[[str], None]], LoadedModel]
+
+
+def default_loader(spec: str, settings: Settings, embedding: bool, on_progress: Callable[[str], None]) -> LoadedModel:
+    """Load a local GGUF through llama.cpp (imported on first load, never before the MCP handshake)."""
+    from mcp_open.runtime.loading import load_local
+
+    return load_local(spec, settings, embedding, on_progress)
+
+
+def short_name(spec: str) -> str:
+    """How errors name a model: a local file by its name only (its folder is nobody else's business)."""
+    return Path(spec).name if spec.endswith(".gguf") else spec
+
+
+class ModelSlot:
+    """One configured model: its gate, its loaded instance (if any) and its history."""
+
+    def __init__(
+        self,
+        role: str,
+        spec: str,
+        settings: Settings,
+        *,
+        embedding: bool,
+        loader: Loader = default_loader,
+        gate: InflightGate | None = None,
+        backend: str | None = None,
+    ) -> None:
+        self.role = role
+        self.spec = spec
+        self.settings = settings
+        self.embedding = embedding
+        self.loader = loader
+        self.backend = backend
+        # One call at a time on a local model; a remote server batches concurrent calls itself (up to the gate).
+        self.gate: FifoGate | InflightGate = gate or FifoGate(
+            f"the {role} model ({short_name(spec)})", settings.max_queue
+        )
+        self._loading = anyio.Lock()
+        self.model: LoadedModel | None = None
+        self.last_error: str | None = None
+        self.loads = 0
+        self.last_used = time.monotonic()
+
+    @property
+    def state(self) -> str:
+        """unloaded, loaded or failed."""
+        if self.model is not None:
+            return "loaded"
+        return "failed" if self.last_error else "unloaded"
+
+    @asynccontextmanager
+    async def use(self, call: CallContext) -> AsyncIterator[LoadedModel]:
+        """Wait our turn, load the model if needed, and hold it for the call."""
+        async with self.gate.enter(lambda pos: call.progress.note(f"queued for the {self.role} model: position {pos}")):
+            async with self._loading:  # concurrent calls on a remote slot load it once
+                if self.model is None:
+                    await call.run_in_thread(lambda: self._load(call))
+            assert self.model is not None
+            try:
+                yield self.model
+            finally:
+                self.last_used = time.monotonic()
+
+    def _load(self, call: CallContext) -> None:
+        """Load in a worker thread; the model stays loaded even if the call that asked is cancelled."""
+        call.progress.note(f"loading the {self.role} model {self.spec}")
+        try:
+            self.model = self.loader(self.spec, self.settings, self.embedding, call.progress.note)
+        except McpOpenError as exc:
+            self.last_error = str(exc)
+            raise
+        except Exception as exc:  # network, disk or llama.cpp failures while loading
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            raise ModelLoadError(
+                f"could not load the {self.role} model {self.spec}: {self.last_error}. Check the spec with "
+                f"`mcp-open models info {self.spec}`, or pick another model."
+            ) from exc
+        self.last_error = None
+        self.loads += 1
+
+    def unload_if_idle(self, idle_seconds: float) -> bool:
+        """Free the model if nobody used it for idle_seconds and nobody is using or awaiting it."""
+        if self.model is None or time.monotonic() - self.last_used < idle_seconds:
+            return False
+        if not self.gate.try_enter():
+            return False
+        try:
+            self.unload()
+        finally:
+            self.gate.leave()
+        return True
+
+    def unload(self) -> None:
+        """Free the model now."""
+        if self.model is not None:
+            log.info("unloading the %s model %s", self.role, self.spec)
+            self.model.engine.close()
+            self.model = None
+
+    def describe(self) -> dict[str, object]:
+        """What the info resource shows for this slot."""
+        out: dict[str, object] = {"role": self.role, "spec": self.spec, "state": self.state, "loads": self.loads}
+        if self.backend:
+            out["backend"] = self.backend
+        if self.last_error:
+            out["last_error"] = self.last_error
+        if self.model is not None:
+            out.update(describe_loaded(self.model))
+        return out
+
+
+def describe_loaded(m: LoadedModel) -> dict[str, object]:
+    """What is known about a loaded model: file, quantisation and GPU plan (local), and counters."""
+    info = m.engine.info
+    out: dict[str, object] = {"name": info.name, "engine": info.kind, "context": info.n_ctx}
+    if m.resolved is not None and m.gguf is not None and m.plan is not None:
+        out.update(
+            file=str(m.resolved.path),
+            source=m.resolved.source,
+            quant=m.resolved.quant or m.gguf.quantization,
+            note=m.resolved.note,
+            size_bytes=m.resolved.size_bytes,
+            architecture=m.gguf.architecture,
+            layers_on_gpu=m.plan.layers_on_gpu,
+            layers_total=m.plan.total_layers,
+            offload=m.plan.reason,
+        )
+    out.update(load_seconds=round(m.load_seconds, 3), chat_template=info.chat, **m.engine.stats())
+    if not info.exact_counts:
+        out["token_counts"] = "estimated: the server has no tokenize endpoint"
+    return out
