@@ -21,8 +21,8 @@ from bench.models import BenchModel, resolve_models
 from bench.procs import serve_args, stdio_server
 from bench.session import BenchError, Timed, call_tool, note
 from bench.stats import ratio, summarize
-from mcp_open.features.accounting.ledger import ledger_at
 from mcp_open.features.accounting.account import Account, Prices
+from mcp_open.features.accounting.ledger import ledger_at
 
 PRICES = Prices(5.0, 25.0)  # Claude Opus 4.6 list prices, USD per million tokens (the server's defaults)
 TOKEN_GOAL = 20.0  # by reference costs the agent at least 20x fewer tokens

@@ -15,8 +15,8 @@ from bench.procs import http_server, model_args, stdio_server
 from bench.session import note
 from bench.stats import summarize
 from mcp_open.edge.server import build_server
-from mcp_open.settings import Settings
 from mcp_open.features.service import Service
+from mcp_open.settings import Settings
 
 WARMUP_CALLS = 5
 KINDS = ("languages", "tools_list")

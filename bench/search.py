@@ -20,11 +20,11 @@ from bench.search_corpus import SyntheticEmbedder, vocabulary, write_synthetic_c
 from bench.search_quality import run_quality
 from bench.stats import summarize
 from mcp_open.edge.server import build_server
+from mcp_open.features.search import search as searching
+from mcp_open.features.search.index_store import NewChunk, NewFile
+from mcp_open.features.service import Service
 from mcp_open.runtime.slots import LoadedModel
 from mcp_open.settings import Settings
-from mcp_open.features.search.index_store import NewChunk, NewFile
-from mcp_open.features.search import search as searching
-from mcp_open.features.service import Service
 
 OUT = Path(__file__).resolve().parent / "results"
 QUERIES = ("penalty clause supplier delivery", "retry backoff timeout", "tomato watering greenhouse", "berth_tug")

@@ -12,10 +12,10 @@ from typing import Any
 import numpy as np
 
 from bench.search_corpus import Capturing, Labelled, write_labelled_set
-from mcp_open.settings import Settings
-from mcp_open.features.search.index_store import IndexStore
 from mcp_open.features.search import search as searching
 from mcp_open.features.search.fusion import fts_query, reciprocal_rank_fusion, relative_score_fusion
+from mcp_open.features.search.index_store import IndexStore
+from mcp_open.settings import Settings
 
 TOP = 5
 CANDIDATES = 50

@@ -10,9 +10,9 @@ from mcp import Client
 
 from mcp_open.edge.server import build_server
 from mcp_open.engines.scripted import ScriptedEngine
+from mcp_open.features.service import Service
 from mcp_open.runtime.slots import LoadedModel
 from mcp_open.settings import Settings
-from mcp_open.features.service import Service
 
 
 def scripted_loader(chat: ScriptedEngine, embedder: ScriptedEngine) -> Callable[..., LoadedModel]:

@@ -14,8 +14,8 @@ from mcp import StdioServerParameters
 
 from mcp_open.edge.server import build_server
 from mcp_open.engines.scripted import ScriptedEngine
-from mcp_open.settings import Settings
 from mcp_open.features.service import Service
+from mcp_open.settings import Settings
 from tests.conftest import child_env
 from tests.scripted import scripted_loader
 

@@ -17,9 +17,9 @@ from mcp import Client, MCPError
 
 from mcp_open.edge.server import build_server
 from mcp_open.engines.scripted import HOLD, ScriptedEngine
+from mcp_open.features.service import Service
 from mcp_open.runtime.slots import LoadedModel
 from mcp_open.settings import Settings
-from mcp_open.features.service import Service
 from tests.scripted import scripted_loader
 from tests.scripted_server import scripted_stdio_params
 from tests.test_long_calls import ProgressLog, generation_stats

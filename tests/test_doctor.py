@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from mcp_open.edge.cli import main
+from mcp_open.edge.commands.doctor import check_cache, check_llama, check_python
 from mcp_open.models.gpu import CUDA_INSTALL_HINT
 from mcp_open.models.hub import reach
-from mcp_open.edge.commands.doctor import check_cache, check_llama, check_python
 from tests.fakegpu import fake_nvidia_smi, inject_build, one_card
 
 

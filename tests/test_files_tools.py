@@ -16,9 +16,9 @@ from mcp_types import ListRootsResult, Root
 
 from mcp_open.edge.server import build_server
 from mcp_open.engines.scripted import ScriptedEngine
+from mcp_open.features.service import Service
 from mcp_open.runtime.slots import LoadedModel
 from mcp_open.settings import Settings
-from mcp_open.features.service import Service
 from tests.filekit import make_pdf, write_samples
 
 pytestmark = pytest.mark.anyio

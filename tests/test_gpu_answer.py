@@ -14,8 +14,8 @@ from mcp import Client, stdio_client
 
 from mcp_open.edge.cli import main
 from mcp_open.edge.server import build_server
-from mcp_open.models.gpu import CUDA_INSTALL_HINT
 from mcp_open.features.service import Service
+from mcp_open.models.gpu import CUDA_INSTALL_HINT
 from tests.conftest import console_script, stdio_params, tiny_settings
 from tests.fakegpu import TWO_CARDS, fake_nvidia_smi, inject_build, one_card
 

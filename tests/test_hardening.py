@@ -26,9 +26,9 @@ from mcp_open.engines.llama import TOKENIZE_PIECE_CHARS, EngineConfig, LlamaEngi
 from mcp_open.engines.protocol import Cancelled
 from mcp_open.engines.scripted import ScriptedEngine
 from mcp_open.errors import BusyError
+from mcp_open.features.service import Service
 from mcp_open.runtime.slots import LoadedModel, ModelSlot
 from mcp_open.settings import Settings
-from mcp_open.features.service import Service
 from tests.conftest import tiny_settings
 from tests.fuzzkit import HttpServer, StdioServer, free_port, initialize, server_args
 

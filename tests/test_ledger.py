@@ -16,8 +16,8 @@ from mcp import Client
 
 from mcp_open.edge.cli import main
 from mcp_open.engines.scripted import ScriptedEngine
-from mcp_open.features.accounting.ledger import CallRecord, Ledger, ledger_at
 from mcp_open.features.accounting.account import ESTIMATE, Account, FinishedCall, Prices, pieces
+from mcp_open.features.accounting.ledger import CallRecord, Ledger, ledger_at
 from mcp_open.features.accounting.recorder import Recorder
 from tests.conftest import ClientFactory, stdio_params, tiny_settings
 

@@ -15,9 +15,9 @@ from mcp import Client
 from mcp_open.edge.server import build_server
 from mcp_open.engines.protocol import Cancelled, Completion, Hooks, Prompt
 from mcp_open.engines.scripted import HOLD, ScriptedEngine
+from mcp_open.features.service import Service
 from mcp_open.runtime.slots import LoadedModel
 from mcp_open.settings import Settings
-from mcp_open.features.service import Service
 from tests.conftest import ClientFactory
 from tests.scripted import scripted_client
 

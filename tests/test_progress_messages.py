@@ -12,10 +12,10 @@ from mcp import Client
 
 from mcp_open.edge.server import build_server
 from mcp_open.engines.scripted import ScriptedEngine
+from mcp_open.features.service import Service
 from mcp_open.runtime.calls import ProgressState
 from mcp_open.runtime.slots import LoadedModel
 from mcp_open.settings import Settings
-from mcp_open.features.service import Service
 
 
 def test_a_message_is_sent_once_until_it_changes() -> None:

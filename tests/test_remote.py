@@ -16,11 +16,11 @@ from mcp import Client
 
 from bench.openai_server import OpenAIServer, free_port, start_server
 from mcp_open.edge.cli import main
-from mcp_open.engines.protocol import Constraint, Hooks, Prompt, Sampling, Turn
 from mcp_open.engines.openai.remote import RemoteConfig, RemoteEngine
+from mcp_open.engines.protocol import Constraint, Hooks, Prompt, Sampling, Turn
 from mcp_open.errors import RemoteEngineError
-from mcp_open.settings import Settings
 from mcp_open.features.translate.languages import detect_language
+from mcp_open.settings import Settings
 from tests.conftest import ClientFactory
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]

@@ -8,8 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from mcp_open.engines.openai import wire
-from mcp_open.engines.protocol import Constraint, Prompt, Sampling, Turn
 from mcp_open.engines.openai.remote import context_of
+from mcp_open.engines.protocol import Constraint, Prompt, Sampling, Turn
 from mcp_open.settings import Settings
 
 SAMPLING = Sampling(temperature=0.6, top_p=0.95, top_k=20, min_p=0.0, repeat_penalty=1.0, seed=3)

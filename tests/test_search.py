@@ -10,8 +10,8 @@ from typing import Any
 import anyio
 import pytest
 
-from mcp_open.settings import Settings
 from mcp_open.features.search.index_store import IndexStore
+from mcp_open.settings import Settings
 from tests.conftest import tiny_settings
 from tests.filekit import make_pdf
 from tests.searchkit import (

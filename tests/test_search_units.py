@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
-from mcp_open.features.search.index_store import Identity, IndexStore, NewChunk, NewFile
-from mcp_open.features.search.vectors import VectorCache
 from mcp_open.features.files.chunking import chunk_text
 from mcp_open.features.search.fusion import fts_query, reciprocal_rank_fusion, relative_score_fusion
+from mcp_open.features.search.index_store import Identity, IndexStore, NewChunk, NewFile
+from mcp_open.features.search.vectors import VectorCache
 
 
 def words(text: str) -> int:

@@ -27,8 +27,6 @@ from mcp_open.edge.roots import root_paths, roots_for_files, roots_for_files_out
 from mcp_open.edge.rpcerrors import explain_errors
 from mcp_open.engines.protocol import Cancelled
 from mcp_open.errors import McpOpenError
-from mcp_open.runtime.calls import CallContext, ProgressState
-from mcp_open.settings import Settings
 from mcp_open.features.common.schemas import (
     ChatMessage,
     EmbedResult,
@@ -42,6 +40,8 @@ from mcp_open.features.common.schemas import (
 )
 from mcp_open.features.search.schemas import SearchMode, SearchResult
 from mcp_open.features.service import Service
+from mcp_open.runtime.calls import CallContext, ProgressState
+from mcp_open.settings import Settings
 
 log = logging.getLogger(__name__)
 notice = logging.getLogger("mcp_open.notice")  # plain lines for the operator, on stderr

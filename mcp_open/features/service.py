@@ -9,34 +9,10 @@ from pathlib import Path
 from mcp_open import __version__
 from mcp_open.engines.protocol import Completion, Embedded, Engine
 from mcp_open.errors import InvalidRequestError
-from mcp_open.models.gpu import GpuFacts
-from mcp_open.runtime import environment
-from mcp_open.runtime import preflight
-from mcp_open.runtime.calls import CallContext
-from mcp_open.runtime.queueing import InflightGate
-from mcp_open.runtime.remote_loading import describe_backend, remote_loader
-from mcp_open.runtime.slots import LoadedModel, Loader, ModelSlot, default_loader
-from mcp_open.settings import Settings
-from mcp_open.features.accounting.ledger import ledger_at
-from mcp_open.features.generate import generation
-from mcp_open.features.generate import structured
-from mcp_open.features.translate import translation
-from mcp_open.features.search import search as searching
 from mcp_open.features.accounting.account import Account, Prices
-from mcp_open.features.embed.embedding import check_texts, embed_texts, query_text, rank, shape_vectors, to_lists
-from mcp_open.features.generate import file_jobs as jobs
-from mcp_open.features.files import material
-from mcp_open.features.generate.over_files import generate_files
-from mcp_open.features.files.sandbox import Sandbox, is_glob
-from mcp_open.features.translate.languages import (
-    Language,
-    detect_sources,
-    normalize_source,
-    normalize_target,
-    supported_languages,
-)
-from mcp_open.features.common.limits import check_rank_size, has_content
+from mcp_open.features.accounting.ledger import ledger_at
 from mcp_open.features.accounting.recorder import Recorder
+from mcp_open.features.common.limits import check_rank_size, has_content
 from mcp_open.features.common.schemas import (
     EmbedResult,
     EmbedUsage,
@@ -50,7 +26,29 @@ from mcp_open.features.common.schemas import (
     TranslateResult,
     Translation,
 )
+from mcp_open.features.embed.embedding import check_texts, embed_texts, query_text, rank, shape_vectors, to_lists
+from mcp_open.features.files import material
+from mcp_open.features.files.sandbox import Sandbox, is_glob
+from mcp_open.features.generate import file_jobs as jobs
+from mcp_open.features.generate import generation, structured
+from mcp_open.features.generate.over_files import generate_files
+from mcp_open.features.search import search as searching
 from mcp_open.features.search.schemas import SearchMode, SearchResult
+from mcp_open.features.translate import translation
+from mcp_open.features.translate.languages import (
+    Language,
+    detect_sources,
+    normalize_source,
+    normalize_target,
+    supported_languages,
+)
+from mcp_open.models.gpu import GpuFacts
+from mcp_open.runtime import environment, preflight
+from mcp_open.runtime.calls import CallContext
+from mcp_open.runtime.queueing import InflightGate
+from mcp_open.runtime.remote_loading import describe_backend, remote_loader
+from mcp_open.runtime.slots import LoadedModel, Loader, ModelSlot, default_loader
+from mcp_open.settings import Settings
 
 RANK_SNIPPET_CHARS = 160
 RECORD_WAIT_SECONDS = 10.0  # the info resource waits at most this long for calls still being recorded

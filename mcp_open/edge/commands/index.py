@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING
 
 import anyio
 
+from mcp_open.features.files.sandbox import GLOB_CHARS
+from mcp_open.features.search import search
+from mcp_open.features.service import Service
 from mcp_open.runtime.calls import CallContext, ProgressState
 from mcp_open.settings import Settings
-from mcp_open.features.search import search
-from mcp_open.features.files.sandbox import GLOB_CHARS
-from mcp_open.features.service import Service
 
 if TYPE_CHECKING:
     from tqdm import tqdm

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mcp_open.errors import ConfigError
-from mcp_open.settings import Settings
-from mcp_open.features.accounting.ledger import Grouping, ledger_at
 from mcp_open.features.accounting.account import FORMULA, NOTE, Account, Prices
+from mcp_open.features.accounting.ledger import Grouping, ledger_at
+from mcp_open.settings import Settings
 
 SECONDS_PER_UNIT = {"m": 60, "h": 3600, "d": 86_400, "w": 604_800}
 COLUMNS = [

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 
 from mcp_open.engines.protocol import Embedded, Engine, Hooks
 from mcp_open.errors import InvalidRequestError
-from mcp_open.runtime.calls import CallContext
 from mcp_open.features.common.limits import byte_limit, check_bytes, cut_to_bytes, utf8_size
+from mcp_open.runtime.calls import CallContext
 
 if TYPE_CHECKING:
     import numpy as np

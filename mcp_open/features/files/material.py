@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mcp_open.errors import FileAccessError
+from mcp_open.features.common.schemas import WrittenFile
 from mcp_open.features.files.readers import Document, read_document
 from mcp_open.features.files.sandbox import Sandbox
-from mcp_open.features.common.schemas import WrittenFile
 
 PREVIEW_LINES = 3
 PREVIEW_CHARS = 240

@@ -9,13 +9,13 @@ from pathlib import Path
 
 from mcp_open.engines.protocol import Cancelled, Engine
 from mcp_open.errors import ContextOverflowError, FileAccessError, InvalidRequestError
-from mcp_open.runtime.calls import CallContext, ProgressState
-from mcp_open.features.generate import generation
+from mcp_open.features.common.schemas import FileAnswer, GenerateRequest, Usage, WrittenFile, WrittenSummary
 from mcp_open.features.files.material import Source, output_names, receipt, targets, with_material
 from mcp_open.features.files.sandbox import Sandbox
 from mcp_open.features.files.writing import StagedWrites
-from mcp_open.features.common.schemas import FileAnswer, GenerateRequest, Usage, WrittenFile, WrittenSummary
+from mcp_open.features.generate import generation
 from mcp_open.features.generate.structured import Structured
+from mcp_open.runtime.calls import CallContext, ProgressState
 
 # Up to this many written files get a receipt each; beyond it, one sample receipt and a summary of the rest.
 RECEIPTS_IN_FULL = 3

@@ -14,11 +14,11 @@ from mcp_open.engines.protocol import (
     Sampling,
     room_for,
 )
-from mcp_open.runtime.calls import CallContext
-from mcp_open.features.generate.chat import build_messages, render_plain, split_thinking, to_turns
 from mcp_open.features.common.limits import check_bytes, utf8_size
 from mcp_open.features.common.schemas import ChatMessage, GenerateRequest, Usage
+from mcp_open.features.generate.chat import build_messages, render_plain, split_thinking, to_turns
 from mcp_open.features.generate.structured import Structured, with_instruction
+from mcp_open.runtime.calls import CallContext
 
 THINK_CLOSE = "</think>\n\n"
 # Below this budget thinking would starve the answer, so it is switched off.

@@ -6,14 +6,13 @@ from pathlib import Path
 from typing import Any
 
 from mcp_open.errors import InvalidRequestError
-from mcp_open.runtime.calls import CallContext
-from mcp_open.runtime.slots import LoadedModel, ModelSlot
-from mcp_open.features.generate import generation
-from mcp_open.features.generate import structured
-from mcp_open.features.generate import file_jobs as jobs
+from mcp_open.features.common.schemas import GenerateRequest, GenerateResult, WrittenFile
 from mcp_open.features.files import material
 from mcp_open.features.files.sandbox import Sandbox
-from mcp_open.features.common.schemas import GenerateRequest, GenerateResult, WrittenFile
+from mcp_open.features.generate import file_jobs as jobs
+from mcp_open.features.generate import generation, structured
+from mcp_open.runtime.calls import CallContext
+from mcp_open.runtime.slots import LoadedModel, ModelSlot
 
 
 async def generate_files(

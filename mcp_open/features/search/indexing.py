@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 
 from mcp_open.engines.protocol import Cancelled, Engine, Hooks
 from mcp_open.errors import McpOpenError
-from mcp_open.features.search.index_store import FileRecord, IndexStore, NewChunk, NewFile
 from mcp_open.features.files.chunking import CHUNK_TOKENS, MARKDOWN_SUFFIXES, Chunk, chunk_text
 from mcp_open.features.files.readers import read_document
+from mcp_open.features.search.index_store import FileRecord, IndexStore, NewChunk, NewFile
 
 # Passages embedded per engine call and per committed transaction: what a cancel can lose at most.
 BATCH_CHUNKS = 64
