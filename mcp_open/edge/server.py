@@ -35,6 +35,7 @@ from mcp_open.features.common.schemas import (
     GenerateResult,
     LanguagesResult,
     RankResult,
+    TagHandling,
     TranslateRequest,
     TranslateResult,
 )
@@ -59,6 +60,21 @@ OutputArg = Annotated[
     str | None, Field(description="Write the result here instead of returning it: a file, or a folder for many.")
 ]
 OverwriteArg = Annotated[bool, Field(description="Replace existing files at output_path (otherwise refused).")]
+GlossaryArg = Annotated[
+    dict[str, str] | str | None,
+    Field(
+        description="Terms decoding must use: inline {'source term': 'target term'}, a CSV/TSV file in the allowed "
+        "folders, or the name of a stored glossary (mcp-open glossary create). Applied terms are listed per text."
+    ),
+]
+InstructionsArg = Annotated[
+    list[Annotated[str, Field(min_length=1, max_length=300)]] | None,
+    Field(max_length=10, description="Up to 10 instructions of up to 300 characters, e.g. 'Use British spelling'."),
+]
+TagsArg = Annotated[
+    TagHandling | None,
+    Field(description="'html' or 'xml': the text is markup; only its text is translated, tags and attributes kept."),
+]
 RootsOut = Annotated[ListRootsResult | None, Resolve(roots_for_files_out)]
 RootsIn = Annotated[ListRootsResult | None, Resolve(roots_for_files)]
 
@@ -256,6 +272,9 @@ def build_server(settings: Settings, service: Service | None = None) -> MCPServe
         files: FilesArg = None,
         output_path: OutputArg = None,
         overwrite: OverwriteArg = False,
+        glossary: GlossaryArg = None,
+        custom_instructions: InstructionsArg = None,
+        tag_handling: TagsArg = None,
     ) -> TranslateResult:
         """Translate text or files."""
         req = TranslateRequest(
@@ -267,6 +286,9 @@ def build_server(settings: Settings, service: Service | None = None) -> MCPServe
             files=files or [],
             output_path=output_path,
             overwrite=overwrite,
+            glossary=glossary,
+            custom_instructions=custom_instructions or [],
+            tag_handling=tag_handling,
         )
         roots = local_roots(client_roots)
         return await run_call(ctx, lambda call: service.translate(req, call, roots))

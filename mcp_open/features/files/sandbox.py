@@ -28,6 +28,7 @@ class Sandbox:
         self.missing = [root for root in resolved if not root.is_dir()]
         self.max_file_bytes = max_file_bytes
         self.max_matches = max_matches
+        self.packaged: frozenset[str] = frozenset()  # suffixes of zip documents a caller reads itself (.docx)
 
     def input_files(self, specs: Sequence[str]) -> list[Path]:
         """Paths, file:// URIs and globs -> the regular text files they name inside the roots, sorted, unique."""
@@ -129,7 +130,7 @@ class Sandbox:
                 f"'{spec}' is {info.st_size / 1e6:.1f} MB, over this server's limit of "
                 f"{self.max_file_bytes / 1e6:g} MB; split it, or restart the server with a larger --max-file-mb"
             )
-        if looks_binary(path):
+        if path.suffix.lower() not in self.packaged and looks_binary(path):
             raise FileAccessError(f"'{spec}' is a binary file; pass text, Markdown, code, CSV, JSON, HTML or PDF")
         return path
 
@@ -168,7 +169,8 @@ class Sandbox:
         try:
             info = path.stat()
             ok = stat.S_ISREG(info.st_mode) and info.st_size <= self.max_file_bytes
-            return ok and not _looks_binary_cached(str(path), info.st_size, info.st_mtime_ns)
+            packaged = path.suffix.lower() in self.packaged
+            return ok and (packaged or not _looks_binary_cached(str(path), info.st_size, info.st_mtime_ns))
         except OSError:
             return False
 

@@ -16,13 +16,13 @@ class StagedWrites:
     def __init__(self) -> None:
         self._staged: list[tuple[Path, Path, bool]] = []
 
-    def stage(self, target: Path, text: str, *, overwrite: bool) -> int:
-        """Write text to a temp file next to target; returns its size in bytes."""
+    def stage(self, target: Path, text: str | bytes, *, overwrite: bool) -> int:
+        """Write text (or a document's bytes) to a temp file next to target; returns its size in bytes."""
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
         temp = Path(name)
         self._staged.append((temp, target, overwrite))
-        data = text.encode("utf-8")
+        data = text if isinstance(text, bytes) else text.encode("utf-8")
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
