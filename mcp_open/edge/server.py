@@ -22,6 +22,7 @@ from pydantic import Field
 from mcp_open import __version__
 from mcp_open.edge import recording, tool_docs
 from mcp_open.edge.lifecycle import CallStopped, in_flight_of
+from mcp_open.edge.protocol import protocol_answers
 from mcp_open.edge.results import shape_results
 from mcp_open.edge.roots import root_paths, roots_for_files, roots_for_files_out, roots_for_search
 from mcp_open.edge.rpcerrors import explain_errors
@@ -138,6 +139,7 @@ def build_server(settings: Settings, service: Service | None = None) -> MCPServe
         log_level="INFO" if settings.verbose else "WARNING",
         middleware=[explain_errors, shape_results],
     )
+    mcp.middleware.append(protocol_answers(lambda: _tool_names(mcp)))
     in_flight = in_flight_of(mcp)
 
     def local_roots(declared: ListRootsResult | None) -> list[Path]:
@@ -353,6 +355,11 @@ def build_server(settings: Settings, service: Service | None = None) -> MCPServe
         return json.dumps(service.info(), indent=2)
 
     return mcp
+
+
+async def _tool_names(mcp: MCPServer) -> list[str]:
+    """The names tools/list offers."""
+    return [tool.name for tool in await mcp.list_tools()]
 
 
 def _explain(failure: BaseException, settings: Settings) -> str:
