@@ -348,9 +348,9 @@ def build_server(settings: Settings, service: Service | None = None) -> MCPServe
         return service.languages()
 
     @mcp.resource("mcp-open://info", name="server-info", mime_type="application/json")
-    def server_info() -> str:
-        """Version, llama.cpp build features and each model's state."""
-        return json.dumps(service.info(), indent=2)
+    async def server_info() -> str:
+        """Version, llama.cpp build features and each model's state (read off the event loop: the ledger may wait)."""
+        return json.dumps(await anyio.to_thread.run_sync(service.info, abandon_on_cancel=True), indent=2)
 
     return mcp
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from mcp_open import __version__
 from mcp_open.engines.protocol import Completion, Embedded, Engine
-from mcp_open.errors import InvalidRequestError
+from mcp_open.errors import InvalidRequestError, StoreError
 from mcp_open.features.accounting.account import Account, Prices
 from mcp_open.features.accounting.ledger import ledger_at
 from mcp_open.features.accounting.recorder import Recorder
@@ -51,7 +51,7 @@ from mcp_open.runtime.slots import LoadedModel, Loader, ModelSlot, default_loade
 from mcp_open.settings import Settings
 
 RANK_SNIPPET_CHARS = 160
-RECORD_WAIT_SECONDS = 10.0  # the info resource waits at most this long for calls still being recorded
+RECORD_WAIT_SECONDS = 1.0  # the info resource waits at most this long for calls still being recorded
 UNDETECTED_NOTE = (
     "no language could be detected (no words, or too short to tell); passed through unchanged. "
     "Pass source_lang to translate it anyway."
@@ -350,7 +350,14 @@ class Service:
     def _usage_totals(self) -> dict[str, object]:
         """The ledger's totals, once the calls still being recorded are in."""
         self.recorder.flush(timeout=RECORD_WAIT_SECONDS)
-        return self.account.summary()
+        try:
+            summary = self.account.summary()
+        except StoreError as exc:  # the info resource still answers, and says what is wrong with the ledger
+            summary = {"error": str(exc)}
+        if self.recorder.kept:
+            summary["kept_calls"] = self.recorder.kept
+            summary["ledger_problem"] = self.recorder.problem
+        return summary
 
     def _tokenizer_for(self, model_name: str) -> Engine | None:
         """The loaded engine serving a model name (it counts the agent's side of that model's calls)."""
