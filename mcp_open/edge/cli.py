@@ -159,12 +159,12 @@ def _models_info(args: argparse.Namespace) -> int:
 def _info(args: argparse.Namespace) -> int:
     settings = _settings_from(args)
     _setup_logging(settings.verbose)
-    from mcp_open.features.service import Service
+    from mcp_open.edge.wiring import compose
 
-    service = Service(settings)
-    info = service.info(probe_backends=True)
+    about = compose(settings).about
+    info = about.info(probe_backends=True)
     print(json.dumps(info, indent=2))
-    for line in service.startup_warnings():
+    for line in about.startup_warnings():
         notice.warning(line)
     return 0
 

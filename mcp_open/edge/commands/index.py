@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 
 import anyio
 
+from mcp_open.edge.wiring import App, compose
 from mcp_open.features.files.sandbox import GLOB_CHARS
 from mcp_open.features.search import search
-from mcp_open.features.service import Service
 from mcp_open.runtime.calls import CallContext, ProgressState
 from mcp_open.settings import Settings
 
@@ -24,11 +24,11 @@ BAR_REFRESH_SECONDS = 0.1
 def run(settings: Settings, paths: Sequence[str]) -> int:
     """Index the paths with a progress bar on stderr, then print a one-line summary on stdout."""
     roots = [*settings.allow_dirs, *_roots_of(paths)]
-    service = Service(settings.model_copy(update={"allow_dirs": roots}))
+    app = compose(settings.model_copy(update={"allow_dirs": roots}))
     try:
-        report = anyio.run(_index, service, [str(Path(p).expanduser().resolve()) for p in paths])
+        report = anyio.run(_index, app, [str(Path(p).expanduser().resolve()) for p in paths])
     finally:
-        service.close()
+        app.close()
     counts = report.counts
     print(
         f"{report.model}: {report.files} files, {counts.updated} indexed, {counts.unchanged} unchanged, "
@@ -40,7 +40,7 @@ def run(settings: Settings, paths: Sequence[str]) -> int:
     return 0
 
 
-async def _index(service: Service, paths: list[str]) -> search.IndexReport:
+async def _index(app: App, paths: list[str]) -> search.IndexReport:
     from tqdm import tqdm
 
     state = ProgressState()
@@ -49,7 +49,7 @@ async def _index(service: Service, paths: list[str]) -> search.IndexReport:
         async with anyio.create_task_group() as tg:
             tg.start_soon(_follow, state, bar)
             try:
-                report = await service.index(paths, call)
+                report = await app.searcher.index(paths, call)
             finally:
                 tg.cancel_scope.cancel()
                 _show(state, bar)
