@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+import anyio.to_thread
 from mcp.server import MCPServer
 
 from mcp_open.edge.about import About
@@ -26,6 +27,6 @@ def register(mcp: MCPServer, about: About) -> None:
     """Add the resource to a server."""
 
     @mcp.resource(URI, name=NAME, mime_type="application/json")
-    def server_info() -> str:
-        """Version, llama.cpp build features and each model's state."""
-        return json.dumps(about.info(), indent=2)
+    async def server_info() -> str:
+        """Version, llama.cpp build features and each model's state (off the event loop: the ledger may wait)."""
+        return json.dumps(await anyio.to_thread.run_sync(about.info, abandon_on_cancel=True), indent=2)

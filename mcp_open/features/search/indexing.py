@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mcp_open.engines.pieces import split_pieces
 from mcp_open.engines.protocol import Cancelled, Engine, Hooks
 from mcp_open.errors import McpOpenError
 from mcp_open.features.files.chunking import CHUNK_TOKENS, MARKDOWN_SUFFIXES, Chunk, chunk_text
@@ -21,6 +22,9 @@ BATCH_CHUNKS = 64
 # A file modified this close to when we read it may change again within the same mtime tick: hash it next time.
 RACY_NS = 2_000_000_000
 HEADER_TOKENS = 24
+# Texts are tokenized in pieces of this size: a cancel or --timeout lands between pieces, and llama.cpp's
+# tokenizers slow down sharply on one long unbroken text.
+COUNT_PIECE_CHARS = 4096
 
 if TYPE_CHECKING:
     import numpy as np
@@ -114,12 +118,21 @@ class Syncer:
             return
         chunks = chunk_text(
             document.text,
-            self.engine.count_tokens,
+            self._count,
             markdown=path.suffix.lower() in MARKDOWN_SUFFIXES,
             pages=document.pages,
             max_tokens=min(CHUNK_TOKENS, self.engine.info.n_ctx - HEADER_TOKENS - 8),
         )
         pending[str(path)] = _Pending(stat, checked_ns, digest, chunks, path.name)
+
+    def _count(self, text: str) -> int:
+        """Tokens of text, counted in pieces with a cancel check between (one huge line took minutes whole)."""
+        total = 0
+        for piece in split_pieces(text, COUNT_PIECE_CHARS):
+            if self.should_stop():
+                raise Cancelled
+            total += self.engine.count_tokens(piece)
+        return total
 
     def _flush(self, pending: dict[str, _Pending]) -> None:
         """Embed the pending files' passages in one engine call and commit them in one transaction."""
