@@ -211,7 +211,7 @@ async def test_progress_counts_texts() -> None:
     call = CallContext()
     items = [work.Item(f"Line {i} here") for i in range(50)]
     done, completions = await anyio.to_thread.run_sync(lambda: work.translate_all(engine, items, settings, call))
-    assert len(done) == 50 and len(completions) == 2
+    assert len(done) == 50 and len(completions) == 2  # 40 + 10
     assert call.progress.total == 50 and call.progress.message == "texts: 50/50 texts"
 
 

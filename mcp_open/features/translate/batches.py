@@ -11,11 +11,11 @@ from mcp_open.features.translate import grammar
 from mcp_open.features.translate.checked import Outcome, grammars_of, hits_of, settle, translatable, translated
 from mcp_open.features.translate.glossaries import Hit
 from mcp_open.features.translate.translation import (
-    EXAMPLES,
     Job,
     TokenTally,
     _complete,
     clean_output,
+    few_shot_prompt,
     system_prompt,
     translate_line_base,
     translate_segment_chat,
@@ -25,6 +25,9 @@ from mcp_open.runtime.calls import CallContext
 
 BATCH_UNITS = 40  # lines per call: enough to pay the prompt once for many, few enough to stay on track
 BATCH_SOURCE_TOKENS = 600
+# Fewer texts than this go one by one: each then sees only its own prompt (a small model drifts with context), and
+# the calls saved would be few.
+BATCH_MIN = 8
 NUMBERED = re.compile(r"^\s*(\d+)[.)]\s?(.*)$")
 BATCH_INSTRUCTION = (
     " The user sends numbered lines. Translate each line on its own and answer with the same numbers, one line"
@@ -85,7 +88,9 @@ def translate_units(
 
 
 def batches_of(engine: Engine, lines: list[Line]) -> list[list[Line]]:
-    """Lines grouped into calls by count and source tokens."""
+    """Lines grouped into calls by count and source tokens; a few, or a base model's without a grammar, go alone."""
+    if len(lines) < BATCH_MIN or (not engine.info.chat and not grammars_of(engine.info)):
+        return [[line] for line in lines]
     found: list[list[Line]] = []
     current: list[Line] = []
     tokens = 0
@@ -106,23 +111,41 @@ def _batch(engine: Engine, batch: list[Line], job: Job, call: CallContext, tally
     if len(batch) == 1:
         return [_alone(engine, batch[0], job, call, tally, None)]
     texts = [_inline(line.text) for line in batch]
-    chat = engine.info.chat
-    lead = "" if chat else " "
-    constraint = None
-    if grammars_of(engine.info):
-        units = [(t, [h.required() for h in line.hits]) for t, line in zip(texts, batch, strict=True)]
-        constraint = Constraint(lark=grammar.numbered(units, lead="1. " if chat else lead, end="" if chat else "\n"))
-    prompt = _batch_prompt(engine, texts, job)
+    units = [(t, [h.required() for h in line.hits]) for t, line in zip(texts, batch, strict=True)]
     budget = min(job.cap, sum(2 * engine.count_tokens(t) + 8 for t in texts) + 16)
-    stop = [] if chat else ["\n\n"]
-    done = _complete(engine, prompt, budget, stop, call, tally.hook("batch"), constraint)
+    if engine.info.chat:
+        guided = grammars_of(engine.info)
+        constraint = Constraint(lark=grammar.numbered(units, lead="1. ")) if guided else None
+        done = _complete(engine, _chat_prompt(texts, job), budget, [], call, tally.hook("batch"), constraint)
+        lines = _numbered(done.text)
+        outputs = [lines.get(number, "") for number in range(1, len(texts) + 1)]
+    else:
+        separators = [f"\n{job.source.name}: {t}\n{job.target.name}:" for t in texts[1:]]
+        constraint = Constraint(lark=grammar.interleaved(units, separators, end="\n"))
+        budget = min(job.cap, budget + sum(engine.count_tokens(s) + 2 for s in separators))
+        prompt = Prompt.raw(few_shot_prompt(job.source, job.target, texts[0]))
+        done = _complete(engine, prompt, budget, [], call, tally.hook("batch"), constraint)
+        outputs = _interleaved(done.text, separators)
     tally.add(done)
-    lines = _numbered(done.text if chat else f"1.{done.text}")
-    outcomes = []
-    for number, (line, text) in enumerate(zip(batch, texts, strict=True), start=1):
-        output = clean_output(lines.get(number, ""), text)
-        outcomes.append(_alone(engine, line, job, call, tally, output))
-    return outcomes
+    return [
+        _alone(engine, line, job, call, tally, clean_output(output, text))
+        for line, text, output in zip(batch, texts, outputs, strict=True)
+    ]
+
+
+def _interleaved(text: str, separators: list[str]) -> list[str]:
+    """The translations between the forced source lines (a cut-off reply leaves the rest empty)."""
+    found, rest = [], text
+    for separator in separators:
+        at = rest.find(separator)
+        if at < 0:
+            found.append(rest.split("\n", 1)[0])
+            rest = ""
+            continue
+        found.append(rest[:at])
+        rest = rest[at + len(separator) :]
+    found.append(rest.split("\n", 1)[0])
+    return found
 
 
 def _alone(engine: Engine, line: Line, job: Job, call: CallContext, tally: TokenTally, output: str | None) -> Outcome:
@@ -152,20 +175,12 @@ def _alone(engine: Engine, line: Line, job: Job, call: CallContext, tally: Token
     return done
 
 
-def _batch_prompt(engine: Engine, texts: list[str], job: Job) -> Prompt:
-    """Numbered lines in, numbered lines out: a chat instruction, or a few-shot list for base models."""
+def _chat_prompt(texts: list[str], job: Job) -> Prompt:
+    """Numbered lines in, numbered lines out."""
     numbered = "\n".join(f"{n}. {t}" for n, t in enumerate(texts, start=1))
-    if engine.info.chat:
-        system = system_prompt(job.source, job.target, job.context, job.formality, job.instructions)
-        system += BATCH_INSTRUCTION + _glossary_note(texts, job)
-        return Prompt.chat([Turn("system", system), Turn("user", numbered)], thinking=False)
-    src, tgt = EXAMPLES[job.source.base], EXAMPLES[job.target.base]
-    shots = "\n".join(f"{n}. {s}" for n, s in enumerate(src, start=1))
-    answers = "\n".join(f"{n}. {t}" for n, t in enumerate(tgt, start=1))
-    return Prompt.raw(
-        f"{job.source.name}:\n{shots}\n{job.target.name}:\n{answers}\n\n"
-        f"{job.source.name}:\n{numbered}\n{job.target.name}:\n1."
-    )
+    system = system_prompt(job.source, job.target, job.context, job.formality, job.instructions)
+    system += BATCH_INSTRUCTION + _glossary_note(texts, job)
+    return Prompt.chat([Turn("system", system), Turn("user", numbered)], thinking=False)
 
 
 def _glossary_note(texts: list[str], job: Job) -> str:

@@ -80,5 +80,22 @@ def numbered(units: list[tuple[str, list[Required]]], *, lead: str, end: str = "
     return "start: " + " ".join(body) + "\n" + "\n".join(terminals) + "\n"
 
 
+def interleaved(units: list[tuple[str, list[Required]]], separators: list[str], *, end: str) -> str:
+    """Translations one per line with the grammar writing each next source line between them (base models).
+
+    separators[k] is the text before unit k+1 ("\nEnglish: <source>\nFrench:"); llguidance forces it, so one
+    call gives a few-shot model each source right before its translation, as it was prompted.
+    """
+    body, terminals = [], []
+    for number, (source, required) in enumerate(units, start=1):
+        if number > 1:
+            body.append(_quoted(separators[number - 2]))
+        part, found = unit(f"U{number}", source, required, multiline=False)
+        body.append(part)
+        terminals.extend(found)
+    body.append(_quoted(end))
+    return "start: " + " ".join(body) + "\n" + "\n".join(terminals) + "\n"
+
+
 def _quoted(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
