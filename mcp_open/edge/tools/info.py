@@ -3,29 +3,18 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from mcp.server import MCPServer
-
-from mcp_open.edge.about import About
-from mcp_open.edge.calls import CallRunner
-
-if TYPE_CHECKING:
-    from mcp_open.edge.wiring import App
 
 URI = "mcp-open://info"
 NAME = "server-info"
 
 
-def mount(mcp: MCPServer, app: App, runner: CallRunner) -> None:
-    """Add the resource to a server, over the app's self-description."""
-    register(mcp, app.about)
-
-
-def register(mcp: MCPServer, about: About) -> None:
-    """Add the resource to a server."""
+def register(mcp: MCPServer, describe: Callable[[], dict[str, object]]) -> None:
+    """Add the resource to a server; describe says what it shows (blocking: it waits for the ledger)."""
 
     @mcp.resource(URI, name=NAME, mime_type="application/json")
     def server_info() -> str:
         """Version, llama.cpp build features and each model's state."""
-        return json.dumps(about.info(), indent=2)
+        return json.dumps(describe(), indent=2)
