@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from mcp_open import __version__
+from mcp_open.errors import StoreError
 from mcp_open.features.accounting.account import Account
 from mcp_open.features.accounting.recorder import Recorder
 from mcp_open.features.files.folders import Folders
@@ -14,7 +15,7 @@ from mcp_open.runtime.remote_loading import describe_backend
 from mcp_open.runtime.roles import Roles
 from mcp_open.settings import Settings
 
-RECORD_WAIT_SECONDS = 10.0  # the info resource waits at most this long for calls still being recorded
+RECORD_WAIT_SECONDS = 1.0  # the info resource waits at most this long for calls still being recorded
 
 
 class About:
@@ -78,4 +79,11 @@ class About:
     def _usage_totals(self) -> dict[str, object]:
         """The ledger's totals, once the calls still being recorded are in."""
         self.recorder.flush(timeout=RECORD_WAIT_SECONDS)
-        return self.account.summary()
+        try:
+            summary = self.account.summary()
+        except StoreError as exc:  # the info resource still answers, and says what is wrong with the ledger
+            summary = {"error": str(exc)}
+        if self.recorder.kept:
+            summary["kept_calls"] = self.recorder.kept
+            summary["ledger_problem"] = self.recorder.problem
+        return summary
