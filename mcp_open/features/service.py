@@ -109,6 +109,7 @@ class Service:
             [*self.settings.allow_dirs, *client_roots],
             max_file_bytes=int(self.settings.max_file_mb * mb),
             max_matches=self.settings.max_files,
+            allow_secrets=self.settings.allow_secret_files,
         )
 
     async def generate(self, req: GenerateRequest, call: CallContext, roots: Sequence[Path] = ()) -> GenerateResult:
@@ -303,7 +304,7 @@ class Service:
         check_texts([query], "query")
         sandbox = self.sandbox(client_roots)
         files, folders = searching.scope_of(sandbox, paths)
-        job = searching.SearchJob(query, mode, top_k, instruction, files, folders)
+        job = searching.SearchJob(query, mode, top_k, instruction, files, folders, sandbox)
         started = time.perf_counter()
         async with searching.embedder_for(self.embedder, call) as model:
             outcome = await call.run_in_thread(
@@ -320,7 +321,7 @@ class Service:
         async with searching.embedder_for(self.embedder, call) as model:
             counts, rebuilt = await call.run_in_thread(
                 lambda: searching.update(
-                    self.indexes, model.engine, files, folders, call.progress.update, call.should_stop
+                    self.indexes, model.engine, files, folders, call.progress.update, call.should_stop, sandbox
                 )
             )
         return searching.IndexReport(model.name, len(files), counts, rebuilt)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
 import threading
@@ -27,7 +28,8 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
     id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
     hash TEXT NOT NULL, checked_ns INTEGER NOT NULL, chunks INTEGER NOT NULL, tokens INTEGER NOT NULL,
-    version INTEGER NOT NULL, vectors BLOB NOT NULL
+    version INTEGER NOT NULL, vectors BLOB NOT NULL,
+    ctime_ns INTEGER NOT NULL DEFAULT 0, ino INTEGER NOT NULL DEFAULT 0, dev INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS chunks (
     id INTEGER PRIMARY KEY, file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE, seq INTEGER NOT NULL,
@@ -50,6 +52,11 @@ LEXICAL_WITHIN = (
     "SELECT c.id, chunks_fts.rank FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid "
     "WHERE chunks_fts MATCH ? AND c.file_id IN (SELECT value FROM json_each(?)) ORDER BY chunks_fts.rank LIMIT ?"
 )
+
+
+# Columns later versions added to a table (an older index gets them, zero: its files are re-checked once).
+ADDED_COLUMNS = {"files": ("ctime_ns", "ino", "dev")}
+FILE_COLUMNS = "id, path, size, mtime_ns, hash, checked_ns, chunks, ctime_ns, ino, dev"
 
 
 class IndexCorrupt(Exception):
@@ -95,6 +102,9 @@ class FileRecord:
     hash: str
     checked_ns: int
     chunks: int
+    ctime_ns: int = 0
+    ino: int = 0
+    dev: int = 0
 
 
 @dataclass(frozen=True)
@@ -119,6 +129,9 @@ class NewFile:
     chunks: Sequence[NewChunk]
     vectors: np.ndarray
     tokens: int
+    ctime_ns: int = 0
+    ino: int = 0
+    dev: int = 0
 
 
 @dataclass(frozen=True)
@@ -204,7 +217,7 @@ class IndexStore:
     def files(self) -> dict[str, FileRecord]:
         """Every indexed file by path."""
         with self._lock:
-            rows = self._conn.execute("SELECT id, path, size, mtime_ns, hash, checked_ns, chunks FROM files").fetchall()
+            rows = self._conn.execute(f"SELECT {FILE_COLUMNS} FROM files").fetchall()
         return {row[1]: FileRecord(*row) for row in rows}
 
     def store(self, new_files: Sequence[NewFile]) -> int:
@@ -215,12 +228,13 @@ class IndexStore:
             _set_meta(db, "generation", str(generation))
         return replaced
 
-    def touch(self, path: str, size: int, mtime_ns: int, checked_ns: int) -> None:
-        """Record a new stat signature for a file whose content did not change."""
+    def touch(self, path: str, info: os.stat_result, checked_ns: int) -> None:
+        """Record a new stat signature (size, mtime, ctime, inode) for a file whose content did not change."""
         with self._write() as db:
             db.execute(
-                "UPDATE files SET size = ?, mtime_ns = ?, checked_ns = ? WHERE path = ?",
-                (size, mtime_ns, checked_ns, path),
+                "UPDATE files SET size = ?, mtime_ns = ?, checked_ns = ?, ctime_ns = ?, ino = ?, dev = ? "
+                "WHERE path = ?",
+                (info.st_size, info.st_mtime_ns, checked_ns, info.st_ctime_ns, info.st_ino, info.st_dev, path),
             )
 
     def remove(self, paths: Sequence[str]) -> int:
@@ -311,6 +325,7 @@ def _open(path: Path) -> sqlite3.Connection:
     try:
         conn = connect(path)
         conn.executescript(SCHEMA)
+        _add_columns(conn)
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("SELECT count(*), sum(length(vectors)) FROM files").fetchone()
         return conn
@@ -320,6 +335,19 @@ def _open(path: Path) -> sqlite3.Connection:
         if not is_corrupt(exc):
             raise
         raise IndexCorrupt(str(exc)) from exc
+
+
+def _add_columns(conn: sqlite3.Connection) -> None:
+    """Give an index written by an older version the columns added since (another server may do it first)."""
+    for table, columns in ADDED_COLUMNS.items():
+        present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        for column in columns:
+            if column not in present:
+                try:
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0")
+                except sqlite3.OperationalError as exc:
+                    if "duplicate column" not in str(exc):
+                        raise
 
 
 def discard(path: Path) -> None:
@@ -350,8 +378,8 @@ def _replace(db: sqlite3.Connection, new: NewFile, generation: int) -> bool:
     row = db.execute("SELECT id, hash FROM files WHERE path = ?", (new.path,)).fetchone()
     if row is not None and row[1] == new.hash:
         db.execute(
-            "UPDATE files SET size = ?, mtime_ns = ?, checked_ns = ? WHERE id = ?",
-            (new.size, new.mtime_ns, new.checked_ns, row[0]),
+            "UPDATE files SET size = ?, mtime_ns = ?, checked_ns = ?, ctime_ns = ?, ino = ?, dev = ? WHERE id = ?",
+            (new.size, new.mtime_ns, new.checked_ns, new.ctime_ns, new.ino, new.dev, row[0]),
         )
         return False
     if row is not None:
@@ -360,9 +388,23 @@ def _replace(db: sqlite3.Connection, new: NewFile, generation: int) -> bool:
 
     blob = np.ascontiguousarray(new.vectors, dtype=np.float16).tobytes()
     file_id = db.execute(
-        "INSERT INTO files(path, size, mtime_ns, hash, checked_ns, chunks, tokens, version, vectors) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (new.path, new.size, new.mtime_ns, new.hash, new.checked_ns, len(new.chunks), new.tokens, generation, blob),
+        "INSERT INTO files(path, size, mtime_ns, hash, checked_ns, chunks, tokens, version, vectors, ctime_ns, ino, "
+        "dev) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            new.path,
+            new.size,
+            new.mtime_ns,
+            new.hash,
+            new.checked_ns,
+            len(new.chunks),
+            new.tokens,
+            generation,
+            blob,
+            new.ctime_ns,
+            new.ino,
+            new.dev,
+        ),
     ).lastrowid
     db.executemany(
         "INSERT INTO chunks(file_id, seq, start_line, end_line, page, text) VALUES (?, ?, ?, ?, ?, ?)",
