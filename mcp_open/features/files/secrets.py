@@ -11,7 +11,7 @@ SECRET_FOLDERS = frozenset(
 )
 # File names (lower case, shell patterns) that usually hold passwords, keys or tokens.
 SECRET_FILES = (
-    ".env", ".env.*", "*.env", ".envrc", ".netrc", "_netrc", ".npmrc", ".pypirc", ".pgpass", ".my.cnf",
+    ".env*", "*.env", ".netrc", "_netrc", ".npmrc", ".pypirc", ".pgpass", ".my.cnf",
     ".htpasswd", ".git-credentials", ".vault-token", ".terraformrc", "credentials", "credentials.*",
     "credentials-*", "secrets", "secrets.*", "secret.*", "id_*", "*.pem", "*.key", "*.p12", "*.pfx", "*.jks",
     "*.keystore", "*.kdbx", "*.ppk", "*.gpg", "*.ovpn", "*.tfstate", "*.tfstate.*", "*.tfvars",

@@ -6,6 +6,7 @@ import contextlib
 import errno
 import os
 import secrets
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,8 +118,12 @@ def _place(item: _Staged) -> None:
 def _keep_original(item: _Staged) -> str | None:
     """A second name for the file about to be replaced, so a failed call can put it back."""
     fd = item.parent.fd
-    if not _exists(item.name, fd):
+    try:
+        info = os.stat(item.name, dir_fd=fd, follow_symlinks=False)
+    except FileNotFoundError:
         return None
+    if stat.S_ISDIR(info.st_mode):
+        raise FileAccessError(f"'{item.shown}' is a folder now; choose another output path; nothing was written")
     backup = f".{item.name}.{secrets.token_hex(4)}.orig"
     try:
         os.link(item.name, backup, src_dir_fd=fd, dst_dir_fd=fd, follow_symlinks=False)
