@@ -422,9 +422,19 @@ def _replace(db: sqlite3.Connection, new: NewFile, generation: int) -> bool:
         "INSERT INTO files(path, size, mtime_ns, hash, checked_ns, chunks, tokens, version, vectors, ctime_ns, ino, "
         "dev) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
-            new.path, new.size, new.mtime_ns, new.hash, new.checked_ns, len(new.chunks), new.tokens, generation, blob,
-            new.ctime_ns, new.ino, new.dev,
-        ),  # fmt: skip
+            new.path,
+            new.size,
+            new.mtime_ns,
+            new.hash,
+            new.checked_ns,
+            len(new.chunks),
+            new.tokens,
+            generation,
+            blob,
+            new.ctime_ns,
+            new.ino,
+            new.dev,
+        ),
     ).lastrowid
     db.executemany(
         "INSERT INTO chunks(file_id, seq, start_line, end_line, page, text) VALUES (?, ?, ?, ?, ?, ?)",
