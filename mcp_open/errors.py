@@ -75,10 +75,13 @@ class RemoteEngineError(McpOpenError):
 class ModelNotDownloadedError(ModelNotFoundError):
     """A valid model spec whose file is not on this machine and cannot be downloaded now."""
 
-    def __init__(self, message: str, *, spec: str | None = None, what: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, spec: str | None = None, what: str | None = None, why: str | None = None
+    ) -> None:
         super().__init__(message)
-        self.spec = spec  # the spec as configured, and the file or repo that is missing, for a later message
+        self.spec = spec  # the spec as configured, the file or repo that is missing and why, for a later message
         self.what = what
+        self.why = why
 
 
 class StoreError(McpOpenError):

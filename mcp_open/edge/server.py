@@ -13,6 +13,7 @@ from mcp.server import MCPServer
 
 from mcp_open import __version__
 from mcp_open.edge.calls import CallRunner
+from mcp_open.edge.protocol import protocol_answers
 from mcp_open.edge.results import shape_results
 from mcp_open.edge.rpcerrors import explain_errors
 from mcp_open.edge.tools import embed, generate, info, languages, rank, search, translate
@@ -98,7 +99,13 @@ def build_server(settings: Settings, app: App | None = None) -> MCPServer:
         log_level="INFO" if settings.verbose else "WARNING",
         middleware=[explain_errors, shape_results],
     )
+    mcp.middleware.append(protocol_answers(lambda: _tool_names(mcp)))
     runner = CallRunner(mcp, settings, app.recorder)
     for mount in TOOLS:
         mount(mcp, app, runner)
     return mcp
+
+
+async def _tool_names(mcp: MCPServer) -> list[str]:
+    """The names tools/list offers."""
+    return [tool.name for tool in await mcp.list_tools()]

@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING
 import anyio
 
 from mcp_open.edge.wiring import App, compose
+from mcp_open.errors import McpOpenError, ModelNotDownloadedError
 from mcp_open.features.files.sandbox import GLOB_CHARS
 from mcp_open.features.search import search
+from mcp_open.models.hub.fetching import starter_hint
 from mcp_open.runtime.calls import CallContext, ProgressState
 from mcp_open.settings import Settings
 
@@ -27,6 +29,8 @@ def run(settings: Settings, paths: Sequence[str]) -> int:
     app = compose(settings.model_copy(update={"allow_dirs": roots}))
     try:
         report = anyio.run(_index, app, [str(Path(p).expanduser().resolve()) for p in paths])
+    except ModelNotDownloadedError as exc:
+        raise _offline(exc, settings.embed_model, paths) from None
     finally:
         app.close()
     counts = report.counts
@@ -45,15 +49,33 @@ async def _index(app: App, paths: list[str]) -> search.IndexReport:
 
     state = ProgressState()
     call = CallContext(state)
+    failure: McpOpenError | None = None
     with tqdm(total=0, unit="file", file=sys.stderr, desc="indexing", dynamic_ncols=True) as bar:
         async with anyio.create_task_group() as tg:
             tg.start_soon(_follow, state, bar)
             try:
                 report = await app.searcher.index(paths, call)
+            except McpOpenError as exc:  # raised here, not wrapped in the task group's ExceptionGroup
+                failure = exc
             finally:
                 tg.cancel_scope.cancel()
                 _show(state, bar)
+    if failure is not None:
+        raise failure
     return report
+
+
+def _offline(exc: ModelNotDownloadedError, spec: str, paths: Sequence[str]) -> McpOpenError:
+    """The embedding model is not here: how to get it, and how to index with the starter model right now."""
+    cause = exc.__cause__ if isinstance(exc.__cause__, ModelNotDownloadedError) else exc
+    if cause.why is None:
+        return exc
+    again = " ".join(["mcp-open index --embed-model starter", *paths])
+    return ModelNotDownloadedError(
+        f"cannot index: the embedding model {spec} is not downloaded ({cause.what} is not in the Hugging Face "
+        f"cache, and {cause.why}). When you are online, run `mcp-open models pull {spec}`; "
+        + starter_hint(f"to index offline now, use the starter model: `{again}`")
+    )
 
 
 async def _follow(state: ProgressState, bar: tqdm[None]) -> None:

@@ -29,7 +29,7 @@ COUNT_PIECE_CHARS = 4096
 if TYPE_CHECKING:
     import numpy as np
 
-ProgressFn = Callable[[int, int, str], None]
+ProgressFn = Callable[[float, int, str], None]
 
 
 @dataclass
@@ -65,6 +65,8 @@ class Syncer:
     progress: ProgressFn
     should_stop: Callable[[], bool]
     counts: SyncCounts = field(default_factory=SyncCounts)
+    _total: int = field(default=0, init=False)
+    _done: int = field(default=0, init=False)  # files whose passages are stored (or need none)
 
     def run(self, files: Sequence[Path], folders: Sequence[Path]) -> SyncCounts:
         """Index new and changed files, drop deleted ones under the given folders (blocking)."""
@@ -81,18 +83,22 @@ class Syncer:
         return self.counts
 
     def _index(self, todo: list[Path], known: dict[str, FileRecord]) -> None:
+        # A file counts as done once its passages are stored, so the count moves while passages embed.
         pending: dict[str, _Pending] = {}
-        for done, path in enumerate(todo):
+        self._total, self._done = len(todo), 0
+        for read, path in enumerate(todo):
             if self.should_stop():
                 raise Cancelled
             self._read(path, known.get(str(path)), pending)
+            self._done += str(path) not in pending  # unchanged or unreadable: nothing to embed
             if sum(len(p.chunks) for p in pending.values()) >= BATCH_CHUNKS:
                 self._flush(pending)
-            self.progress(done + 1, len(todo), self._message(done + 1, len(todo)))
+            self._report(self._done, read + 1)
         self._flush(pending)
 
-    def _message(self, done: int, total: int) -> str:
-        return f"indexing: {done}/{total} files read, {self.counts.chunks_embedded} passages embedded"
+    def _report(self, done: float, read: int, embedding: int = 0) -> None:
+        embedded = self.counts.chunks_embedded + embedding
+        self.progress(done, self._total, f"indexing: {read}/{self._total} files read, {embedded} passages embedded")
 
     def _read(self, path: Path, record: FileRecord | None, pending: dict[str, _Pending]) -> None:
         """Hash a file; unchanged content only refreshes its stat signature, new content is chunked."""
@@ -138,7 +144,13 @@ class Syncer:
         vectors = np.zeros((0, self.dims), dtype=np.float32)
         tokens = 0
         if texts:
-            done = self.engine.embed(texts, truncate=True, hooks=Hooks(should_stop=self.should_stop))
+            files, read = len(pending), self._done + len(pending)
+
+            def embedded(count: int, total: int) -> None:
+                self._report(self._done + files * count / max(1, total), read, count)
+
+            hooks = Hooks(on_token=embedded, should_stop=self.should_stop)
+            done = self.engine.embed(texts, truncate=True, hooks=hooks)
             vectors, tokens = unit_rows(done.vectors), done.prompt_tokens
         new_files, row = [], 0
         for path, p in pending.items():
@@ -146,6 +158,7 @@ class Syncer:
             row += len(p.chunks)
             new_files.append(_new_file(path, p, block, tokens * len(p.chunks) // max(1, len(texts))))
         self.store.store(new_files)
+        self._done += len(new_files)
         self.counts.updated += len(new_files)
         self.counts.chunks_embedded += len(texts)
         self.counts.tokens += tokens
