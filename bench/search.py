@@ -21,7 +21,6 @@ from bench.search_quality import run_quality
 from bench.stats import summarize
 from mcp_open.edge.server import build_server
 from mcp_open.edge.wiring import App, compose
-from mcp_open.features.common.embedding import unit_rows
 from mcp_open.features.files.sandbox import Sandbox
 from mcp_open.features.search import search as searching
 from mcp_open.features.search.index_store import NewChunk, NewFile
@@ -37,7 +36,7 @@ def note(message: str) -> None:
     print(f"[bench.search] {message}", file=sys.stderr, flush=True)
 
 
-def _app(engine: SyntheticEmbedder, settings: Settings) -> App:
+def _service(engine: SyntheticEmbedder, settings: Settings) -> App:
     return compose(settings, loader=lambda _s, _t, _e, _n: LoadedModel(engine, 0.0))
 
 
@@ -47,7 +46,7 @@ async def end_to_end(workdir: Path, files: int, repeats: int) -> dict[str, Any]:
     engine = SyntheticEmbedder()
     settings = Settings(model="x", embed_model="x", allow_dirs=[root], data_dir=workdir / "data", max_files=100_000)
     out: dict[str, Any] = {"files": files}
-    async with Client(build_server(settings, _app(engine, settings))) as client:
+    async with Client(build_server(settings, _service(engine, settings))) as client:
         started = time.perf_counter()
         first = await _call(client, "warm up")
         out["first_index"] = {"seconds": round(time.perf_counter() - started, 2), **first["index"]}
@@ -122,7 +121,7 @@ def _rank_at(folder: Path, chunks: int, repeats: int) -> dict[str, Any]:
     timings: dict[str, list[float]] = {"hybrid": [], "semantic": [], "lexical": []}
     for i in range(repeats):
         query_text = QUERIES[i % len(QUERIES)]
-        query = unit_rows(engine.embed([query_text], truncate=True).vectors)[0]
+        query = searching.unit_rows(engine.embed([query_text], truncate=True).vectors)[0]
         for mode in timings:
             job = searching.SearchJob(
                 query_text, mode, 5, None, (), (), Sandbox([folder], max_file_bytes=1, max_matches=1)
@@ -146,7 +145,7 @@ def _fill(opened: searching.OpenIndex, engine: SyntheticEmbedder, chunks: int, p
     batch: list[NewFile] = []
     for f in range(chunks // per_file):
         texts = [" ".join(rng.choice(vocab, size=150, p=weights)) for _ in range(per_file)]
-        vectors = unit_rows(rng.standard_normal((per_file, engine.width)).astype(np.float32))
+        vectors = searching.unit_rows(rng.standard_normal((per_file, engine.width)).astype(np.float32))
         rows = [NewChunk(1 + 10 * j, 10 + 10 * j, None, t) for j, t in enumerate(texts)]
         batch.append(NewFile(f"/virtual/doc{f:06}.md", 1, 1, str(f), 1, rows, vectors, 1200))
         if len(batch) == 500:
