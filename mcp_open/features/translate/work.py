@@ -67,10 +67,10 @@ def load_files(box: Sandbox, specs: list[str]) -> list[tuple[Source, Item]]:
     loaded = []
     for path in box.input_files(specs):
         shown = box.shown(path)
-        data = path.read_bytes()
+        _info, data = box.read(path, shown)
         reader = reader_for(path, data)
         if reader is None:
-            source = Source(read_document(path, shown), shown)
+            source = Source(read_document(path, shown, data), shown)
             loaded.append((source, Item(source.doc.text, None, shown)))
             continue
         extracted = _read(reader, data, shown)
@@ -235,7 +235,8 @@ def glossary_of(
         return Glossary(checked(spec, "the inline glossary"), "inline")
     if spec.lower().endswith((".csv", ".tsv")) or "/" in spec:
         [path] = box.input_files([spec])
-        return Glossary(parse_table(read_document(path, spec).text, spec), spec)
+        _info, data = box.read(path, spec)
+        return Glossary(parse_table(read_document(path, spec, data).text, spec), spec)
     glossary = store.load(spec)
     if glossary.target_lang and normalize_target(glossary.target_lang).base != target.base:
         raise InvalidRequestError(
@@ -249,7 +250,7 @@ def write_all(
     box: Sandbox, plan: list[Path], sources: list[Source], done: list[Done], call: CallContext, *, overwrite: bool
 ) -> list[WrittenFile]:
     """Stage every output beside its target, then move them all into place unless the call was cancelled."""
-    with StagedWrites() as staged:
+    with StagedWrites(box) as staged:
         sizes = [staged.stage(path, d.output, overwrite=overwrite) for path, d in zip(plan, done, strict=True)]
         if call.should_stop():
             raise Cancelled
