@@ -89,34 +89,93 @@ def _read(reader: Reader, data: bytes, shown: str) -> Extracted:
 def translate_all(
     engine: Engine, items: list[Item], settings: Settings, call: CallContext
 ) -> tuple[list[Done], list[Completion]]:
-    """Translate every input (blocking); one whose language cannot be told is passed through, not fatal."""
+    """Translate every input (blocking); one whose language cannot be told is passed through, not fatal.
+
+    Documents and short texts are pooled by source language, so the strings of many small files share batches.
+    """
     items = [_marked(item, settings.tag_handling) for item in items]
     sources: list[Language | None] = (
         [settings.source] * len(items) if settings.source else list(detect_sources([i.text for i in items]))
     )
-    in_texts = any(i.document for i in items) or _short_lines(items)
-    tally: translation.TokenTally
-    count = TextCount(call, 0)
-    if in_texts:
-        tally = QuietTally(call)
-        total = sum(len(i.document.units) if i.document else 1 for i in items)
-        count = TextCount(call, total)
-    else:
-        prose = [i.text for i in items]
-        translation.check_sizes(engine, prose)
-        tally = translation.TokenTally(call, translation.budget_of(engine, prose, settings.cap))
-    if _short_lines(items) and not any(i.document for i in items):
-        return _batched_texts(engine, items, sources, settings, call, tally, count), tally.completions
+    short = _short_lines(items)
+    pooled = [item.document is not None or short for item in items]
+    if not any(pooled):
+        return _prose(engine, items, sources, settings, call)
+    tally = QuietTally(call)
+    count = TextCount(call, sum(len(i.document.units) if i.document else 1 for i in items))
+    done: list[Done | None] = [None] * len(items)
+    groups: dict[str, list[int]] = {}
+    for index, (item, src) in enumerate(zip(items, sources, strict=True)):
+        if not pooled[index] or _passed(item, src, settings):
+            label = f"file {index + 1}/{len(items)} {item.shown}" if item.shown else f"text {index + 1}"
+            done[index] = _one(engine, item, src, settings, call, tally, label, count)
+        else:
+            assert src is not None  # _passed keeps undetected inputs
+            groups.setdefault(src.code, []).append(index)
+    for indexes in groups.values():
+        _pool(engine, [items[i] for i in indexes], indexes, sources, settings, call, tally, count, done)
+    return [d for d in done if d is not None], tally.completions
+
+
+def _prose(
+    engine: Engine, items: list[Item], sources: list[Language | None], settings: Settings, call: CallContext
+) -> tuple[list[Done], list[Completion]]:
+    """Texts and prose files one by one, paragraph by paragraph, progress in tokens."""
+    prose = [i.text for i in items]
+    translation.check_sizes(engine, prose)
+    tally = translation.TokenTally(call, translation.budget_of(engine, prose, settings.cap))
     done = []
     for index, (item, src) in enumerate(zip(items, sources, strict=True)):
         before = tally.done
-        label = f"{'file' if item.shown else 'text'} {index + 1}/{len(items)}" + (
-            f" {item.shown}" if item.shown else ""
-        )
-        result = _one(engine, item, src, settings, call, tally, label, count if in_texts else None)
+        label = f"{'file' if item.shown else 'text'} {index + 1}/{len(items)}"
+        label += f" {item.shown}" if item.shown else ""
+        result = _one(engine, item, src, settings, call, tally, label, None)
         result.tokens = tally.done - before
         done.append(result)
     return done, tally.completions
+
+
+def _pool(
+    engine: Engine,
+    pool: list[Item],
+    indexes: list[int],
+    sources: list[Language | None],
+    settings: Settings,
+    call: CallContext,
+    tally: translation.TokenTally,
+    count: TextCount,
+    done: list[Done | None],
+) -> None:
+    """The units of inputs in one source language, translated together, then handed back to each input."""
+    src = sources[indexes[0]]
+    assert src is not None  # pooled inputs have a language
+    sizes = [len(item.document.units) if item.document else 1 for item in pool]
+    units = [u for item in pool for u in (item.document.units if item.document else [item.text])]
+    before = tally.done
+    label = "files" if any(item.shown for item in pool) else "texts"
+    outcomes = translate_units(engine, units, _job(src, settings), call, tally, count, label)
+    spent, start = tally.done - before, 0
+    for index, item, size in zip(indexes, pool, sizes, strict=True):
+        mine = outcomes[start : start + size]
+        start += size
+        result = _finish(item, src, mine, settings)
+        result.tokens = round(spent * size / max(1, len(units)))  # shared calls: each input's share of the texts
+        done[index] = result
+
+
+def _passed(item: Item, src: Language | None, settings: Settings) -> bool:
+    """Inputs given back as they are: nothing visible, no language detected, or already the target language."""
+    return not has_content(item.text) or src is None or src.base == settings.target.base
+
+
+def _finish(item: Item, src: Language, outcomes: list[Outcome], settings: Settings) -> Done:
+    """A pooled input's result: its texts, or its document written back with them."""
+    if item.document is None:
+        return Done(_row(outcomes[0], src), outcomes[0].text)
+    output = item.document.rebuild([o.text for o in outcomes], settings.target.code)
+    merged = Outcome("", [a for o in outcomes for a in o.applied], [p for o in outcomes for p in o.problems])
+    text = "" if _packaged(item) else output.decode("utf-8")
+    return Done(_row(merged, src, text), output)
 
 
 def _one(
@@ -129,7 +188,7 @@ def _one(
     label: str,
     count: TextCount | None,
 ) -> Done:
-    """One input: passed through, translated as prose, or translated as a document and written back."""
+    """One input on its own: passed through, or translated as prose."""
     code = settings.source.code if settings.source else None
     if not has_content(item.text):  # nothing to translate (e.g. only zero-width spaces): give it back as is
         return _unchanged(item, code, None, settings, count)
@@ -137,43 +196,10 @@ def _one(
         return _unchanged(item, None, UNDETECTED_NOTE, settings, count)
     if src.base == settings.target.base:
         return _unchanged(item, src.code, None, settings, count)
-    job = _job(src, settings)
-    if item.document is None:
-        outcome = translation.translate_text(engine, item.text, job, call, tally, label)
-        return Done(_row(outcome, src), outcome.text)
-    assert count is not None  # documents always count texts
-    outcomes = translate_units(engine, item.document.units, job, call, tally, count, label)
-    output = item.document.rebuild([o.text for o in outcomes], settings.target.code)
-    merged = Outcome("", [a for o in outcomes for a in o.applied], [p for o in outcomes for p in o.problems])
-    text = output.decode("utf-8") if item.shown is None or not _packaged(item) else ""
-    return Done(_row(merged, src, text), output)
-
-
-def _batched_texts(
-    engine: Engine,
-    items: list[Item],
-    sources: list[Language | None],
-    settings: Settings,
-    call: CallContext,
-    tally: translation.TokenTally,
-    count: TextCount,
-) -> list[Done]:
-    """Many short texts: grouped by source language, each group translated in numbered batches."""
-    done: list[Done | None] = [None] * len(items)
-    groups: dict[str, list[int]] = {}
-    for index, (item, src) in enumerate(zip(items, sources, strict=True)):
-        if src is None or src.base == settings.target.base or not has_content(item.text):
-            done[index] = _one(engine, item, src, settings, call, tally, "text", count)
-        else:
-            groups.setdefault(src.code, []).append(index)
-    for indexes in groups.values():
-        src = sources[indexes[0]]
-        assert src is not None  # grouped by a detected language
-        units = [items[i].text for i in indexes]
-        outcomes = translate_units(engine, units, _job(src, settings), call, tally, count, "texts")
-        for i, outcome in zip(indexes, outcomes, strict=True):
-            done[i] = Done(_row(outcome, src), outcome.text)
-    return [d for d in done if d is not None]
+    outcome = translation.translate_text(engine, item.text, _job(src, settings), call, tally, label)
+    if count is not None:
+        count.add(1, label)
+    return Done(_row(outcome, src), outcome.text)
 
 
 def _short_lines(items: list[Item]) -> bool:
