@@ -21,7 +21,7 @@ from mcp_open.features.files.readers import Document
 from mcp_open.features.files.sandbox import Sandbox
 from mcp_open.features.files.secrets import is_secret_name
 from mcp_open.features.files.writing import StagedWrites
-from mcp_open.features.search import indexing
+from mcp_open.features.search import scope
 from mcp_open.features.search.index_store import FileRecord
 
 SECRET = "TOP SECRET"
@@ -404,21 +404,21 @@ def test_freshness_trusts_only_an_unchanged_settled_signature(tmp_path: Path) ->
     path = tmp_path / "f.md"
     path.write_text("text")
     info = os.stat(path)
-    settled = max(info.st_mtime_ns, info.st_ctime_ns) + indexing.RACY_NS + 1
-    assert indexing.still_current(record_of(path, settled), path)
-    assert not indexing.still_current(None, path)
-    assert not indexing.still_current(record_of(path, settled), tmp_path / "gone.md")
+    settled = max(info.st_mtime_ns, info.st_ctime_ns) + scope.RACY_NS + 1
+    assert scope.still_current(record_of(path, settled), path)
+    assert not scope.still_current(None, path)
+    assert not scope.still_current(record_of(path, settled), tmp_path / "gone.md")
     # read within the racy window of the last change (mtime or ctime): hashed again
-    assert not indexing.still_current(record_of(path, info.st_ctime_ns + 1), path)
-    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns - 10 * indexing.RACY_NS))  # an old mtime, a new ctime
+    assert not scope.still_current(record_of(path, info.st_ctime_ns + 1), path)
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns - 10 * scope.RACY_NS))  # an old mtime, a new ctime
     info = os.stat(path)
-    assert not indexing.still_current(record_of(path, info.st_mtime_ns + indexing.RACY_NS + 1), path)
-    settled = info.st_ctime_ns + indexing.RACY_NS + 1
+    assert not scope.still_current(record_of(path, info.st_mtime_ns + scope.RACY_NS + 1), path)
+    settled = info.st_ctime_ns + scope.RACY_NS + 1
     for field in ("size", "mtime_ns", "ctime_ns", "ino", "dev"):
         changed = record_of(path, settled, **{field: getattr(record_of(path, 0), field) + 1})
-        assert not indexing.still_current(changed, path), field
+        assert not scope.still_current(changed, path), field
     (tmp_path / "link.md").symlink_to(path)
-    assert not indexing.still_current(record_of(path, settled, ino=os.lstat(tmp_path / "link.md").st_ino), path)
+    assert not scope.still_current(record_of(path, settled, ino=os.lstat(tmp_path / "link.md").st_ino), path)
 
 
 def test_refusal_kinds_of_the_descriptor_walk(world: tuple[Path, Path]) -> None:
