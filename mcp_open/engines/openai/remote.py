@@ -8,7 +8,6 @@ once: the server batches concurrent requests itself.
 from __future__ import annotations
 
 import logging
-import math
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -17,9 +16,17 @@ from typing import Any
 
 import httpx2
 
+from mcp_open.engines.estimates import estimate_tokens
 from mcp_open.engines.openai import wire
-from mcp_open.engines.openai.errors import http_error, json_object, refused_constraint, request_json, transport_error
-from mcp_open.engines.openai.http import Exchange, HttpFailure, make_client
+from mcp_open.engines.openai.errors import (
+    http_error,
+    json_object,
+    misbehaved,
+    refused_constraint,
+    request_json,
+    transport_error,
+)
+from mcp_open.engines.openai.http import Exchange, HttpFailure, Misbehaved, make_client
 from mcp_open.engines.openai.stream import StreamReader, pooled
 from mcp_open.engines.protocol import (
     Cancelled,
@@ -36,8 +43,6 @@ from mcp_open.errors import InvalidRequestError, RemoteEngineError
 
 # Texts per /v1/embeddings request: progress and cancellation land between requests.
 EMBED_BATCH = 32
-# Without a tokenize endpoint, a token is taken to be this many characters (English prose with BPE vocabularies).
-CHARS_PER_TOKEN = 4
 # What a chat template adds around each turn and to start the reply, for prompt estimates.
 TURN_OVERHEAD_TOKENS = 4
 REPLY_OVERHEAD_TOKENS = 3
@@ -223,7 +228,10 @@ class RemoteEngine:
         for item in exchange.items(should_stop):
             if isinstance(item, HttpFailure):
                 error = http_error(self._where(path), item, self.config.model)
-                raise refused_constraint(error) if constraint and item.status not in AUTH_OR_MISSING else error
+                refused = constraint and item.status >= 400 and item.status not in AUTH_OR_MISSING
+                raise refused_constraint(error) if refused else error
+            if isinstance(item, Misbehaved):
+                raise misbehaved(self._where(path), item.reason)
             if isinstance(item, str):
                 yield item
 
@@ -234,6 +242,8 @@ class RemoteEngine:
                 for item in exchange.items(should_stop):
                     if isinstance(item, HttpFailure):
                         raise http_error(self._where(path), item, self.config.model)
+                    if isinstance(item, Misbehaved):
+                        raise misbehaved(self._where(path), item.reason)
                     return json_object(item, self._where(path))
             except httpx2.TransportError as exc:
                 raise transport_error(self._where(path), exc, 0) from exc
@@ -308,11 +318,6 @@ class RemoteEngine:
         with self._lock:
             for key, amount in amounts.items():
                 self._counters[key] += amount
-
-
-def estimate_tokens(text: str) -> int:
-    """Tokens of text by length, where the server cannot say."""
-    return math.ceil(len(text) / CHARS_PER_TOKEN)
 
 
 def _check_prompt(prompt: Prompt, constraint: Constraint | None) -> None:
