@@ -5,8 +5,7 @@ window removed, SQLite retries disabled, format_checker dropped) are applied one
 must each make a targeted test fail. Then mutmut mutates every function of the modules that hold the promises
 (MODULES) and runs the fast unit tests that target them (TESTS) against each mutant. The report goes to
 bench/results/mutation.json and .md; a survivor is either killed by a new test or explained in EXPLAINED.
-Needs `pip install mutmut==3.3.1` (not a test dependency; remove the `tests` package it installs into site-packages,
-it shadows this project's tests/).
+Needs `pip install mutmut==3.8.1` (not a test dependency; 3.3 breaks on pytest 9 and installs a `tests` package).
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,17 +26,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "results"
-MODULES = [
-    "mcp_open/features/files/descriptors.py",
-    "mcp_open/features/files/sandbox.py",
-    "mcp_open/features/files/listing.py",
-    "mcp_open/features/files/secrets.py",
-    "mcp_open/features/files/writing.py",
-    "mcp_open/features/files/material.py",
-    "mcp_open/features/files/readers.py",
-    "mcp_open/features/search/scope.py",
-]
-TESTS = ["tests/test_files_trust.py", "tests/test_files_sandbox.py", "tests/test_named_mutants.py"]
+SETTINGS = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]
+MODULES: list[str] = SETTINGS["only_mutate"]
+TESTS: list[str] = SETTINGS["pytest_add_cli_args_test_selection"]
 # (what, file, text, replacement, tests that must fail)
 NAMED = [
     (
@@ -83,11 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     named = [] if args.skip_named else run_named()
     if not args.skip_mutmut:
-        subprocess.run(
-            [sys.executable, "-c", f"from bench.mutation import run_mutmut; run_mutmut({args.max_children})"],
-            cwd=ROOT,
-            check=False,
-        )
+        run_mutmut(args.max_children)
     report = summarise(named, time.monotonic() - started)
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "mutation.json").write_text(json.dumps(report, indent=2) + "\n")
@@ -130,29 +118,10 @@ def run_named() -> list[dict[str, Any]]:
 
 
 def run_mutmut(max_children: int) -> None:
-    """mutmut over MODULES only (every other module of the package is copied unmutated), testing with TESTS."""
-    import mutmut.__main__ as cli
-
-    _configure()
+    """mutmut over the modules [tool.mutmut] names in pyproject.toml, from scratch."""
     shutil.rmtree(ROOT / "mutants", ignore_errors=True)
-    cli._run([], max_children)
-
-
-def _configure() -> None:
-    """mutmut's settings: the whole package is copied, only MODULES are mutated."""
-    import mutmut
-    import mutmut.__main__ as cli
-
-    os.chdir(ROOT)
-    files = (str(p.relative_to(ROOT)) for p in (ROOT / "mcp_open").rglob("*.py"))
-    mutmut.config = cli.Config(
-        also_copy=[Path("tests/"), Path("pyproject.toml")],
-        do_not_mutate=[f for f in files if f not in MODULES],
-        max_stack_depth=-1,
-        debug=False,
-        paths_to_mutate=[Path("mcp_open/")],
-        tests_dir=TESTS,
-    )
+    command = [sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children)]
+    subprocess.run(command, cwd=ROOT, check=False)
 
 
 def summarise(named: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
@@ -196,14 +165,10 @@ def summarise(named: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
 
 def _diff(name: str) -> str:
     """The mutant's changed lines, as `mutmut show` prints them."""
-    import mutmut.__main__ as cli
-
-    _configure()
-    try:
-        diff = cli.get_diff_for_mutant(name)
-    except Exception as exc:  # a report line, not a reason to lose the report
-        return f"(no diff: {exc})"
-    return "\n".join(line for line in diff.splitlines() if line[:1] in "-+" and line[:3] not in ("---", "+++"))
+    done = subprocess.run(
+        [sys.executable, "-m", "mutmut", "show", name], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    return "\n".join(line for line in done.stdout.splitlines() if line[:1] in "-+" and line[:3] not in ("---", "+++"))
 
 
 def markdown(report: dict[str, Any]) -> str:
@@ -216,7 +181,7 @@ def markdown(report: dict[str, Any]) -> str:
     lines = [
         "# Mutation testing of the file-trust promises",
         "",
-        f"Run {report['when']} with `nice -n 10 python -m bench.mutation` ({report['seconds']} s), mutmut 3.3.1, "
+        f"Run {report['when']} with `nice -n 10 python -m bench.mutation` ({report['seconds']} s), mutmut 3.8.1, "
         f"tests: {', '.join(report['tests'])}.",
         "",
         "| The four mutations the audit named | result |",
