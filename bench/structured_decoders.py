@@ -109,7 +109,7 @@ def _llama_grammar(engine: LlamaEngine, tokens: list[int], schema: dict[str, Any
     for token in stream:
         if count == 0:
             first = time.perf_counter()
-        if engine._llama_cpp.llama_vocab_is_eog(engine._vocab, token) or count >= limit:
+        if engine.native.is_eog(token) or count >= limit:
             break
         count += 1
     stream.close()

@@ -157,7 +157,7 @@ def test_markers_in_texts_to_embed_and_rank_stay_text(engines: dict[str, LlamaEn
     controls = control_ids(engine)
     for marker in MARKERS:
         for text in (marker, query_text(marker, None, "qwen3"), query_text("q", marker, "qwen3")):
-            (tokens,), _ = engine._embedding_tokens([text], True, lambda: False)
+            (tokens,), _ = engine.embedding_tokens([text], True, lambda: False)
             ends = len(engine.tokenize("a", add_special=True)) - len(engine.tokenize("a", add_special=False))
             assert len(tokens) == plain_count(engine, text) + ends, text
             assert not set(engine.tokenize(text, add_special=False)) & controls, text
