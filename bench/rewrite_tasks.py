@@ -83,7 +83,7 @@ def records(count: int) -> list[dict[str, object]]:
 
 def _json_reformat() -> str:
     compact = json.dumps(records(12), separators=(",", ":"))
-    return f"Reformat this JSON with an indent of two spaces. Keep every value.\n\nJSON:\n{compact}\n\nFormatted JSON:\n"
+    return f"Reformat this JSON with an indent of two spaces. Keep every value.\n\nJSON:\n{compact}\n\nIndented JSON:\n"
 
 
 def _jsonl_add_field() -> str:

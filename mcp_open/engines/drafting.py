@@ -57,7 +57,8 @@ class NgramIndex:
         history = self.tokens
         for token in tokens:
             follow = self._follow
-            self._follow = follow + 1 if follow is not None and follow < len(history) and history[follow] == token else None
+            agrees = follow is not None and follow < len(history) and history[follow] == token
+            self._follow = follow + 1 if agrees and follow is not None else None
             history.append(token)
             end = len(history) - 1  # the index of the token just learned: it follows the n-grams ending before it
             for n in self._sizes:

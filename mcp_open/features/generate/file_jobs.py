@@ -113,6 +113,8 @@ def summed(usages: list[Usage]) -> Usage:
         tokens_per_second=round(sum(u.tokens_per_second * (u.seconds - u.prompt_seconds) for u in usages) / decode, 2)
         if decode > 0
         else 0.0,
+        drafted_tokens=sum(u.drafted_tokens for u in usages),
+        accepted_tokens=sum(u.accepted_tokens for u in usages),
     )
 
 

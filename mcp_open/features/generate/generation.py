@@ -163,4 +163,6 @@ def usage_of(parts: list[Completion], extra_tokens: int = 0, *, one_prompt: bool
         prompt_seconds=round(sum(p.prompt_seconds for p in prompts), 4),
         seconds=round(sum(p.prompt_seconds + p.decode_seconds for p in parts), 4),
         tokens_per_second=round(sum(p.decode_steps for p in parts) / decode, 2) if decode > 0 else 0.0,
+        drafted_tokens=sum(p.drafted_tokens for p in parts),
+        accepted_tokens=sum(p.accepted_tokens for p in parts),
     )
