@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import anyio
 
 from mcp_open.engines.protocol import Engine
-from mcp_open.errors import McpOpenError, ModelLoadError
+from mcp_open.errors import McpOpenError, ModelLoadError, redact
 from mcp_open.runtime.calls import CallContext
 from mcp_open.runtime.queueing import FifoGate, InflightGate
 from mcp_open.settings import Settings
@@ -46,13 +46,6 @@ class LoadedModel:
 Loader = Callable[[str, Settings, bool, Callable[[str], None]], LoadedModel]
 
 
-def default_loader(spec: str, settings: Settings, embedding: bool, on_progress: Callable[[str], None]) -> LoadedModel:
-    """Load a local GGUF through llama.cpp (imported on first load, never before the MCP handshake)."""
-    from mcp_open.runtime.loading import load_local
-
-    return load_local(spec, settings, embedding, on_progress)
-
-
 def short_name(spec: str) -> str:
     """How errors name a model: a local file by its name only (its folder is nobody else's business)."""
     return Path(spec).name if spec.endswith(".gguf") else spec
@@ -68,9 +61,10 @@ class ModelSlot:
         settings: Settings,
         *,
         embedding: bool,
-        loader: Loader = default_loader,
+        loader: Loader,
         gate: InflightGate | None = None,
         backend: str | None = None,
+        local_gguf: bool = False,
     ) -> None:
         self.role = role
         self.spec = spec
@@ -78,6 +72,7 @@ class ModelSlot:
         self.embedding = embedding
         self.loader = loader
         self.backend = backend
+        self.local_gguf = local_gguf  # a GGUF file loaded by llama.cpp here: preflight can plan it before it loads
         # One call at a time on a local model; a remote server batches concurrent calls itself (up to the gate).
         self.gate: FifoGate | InflightGate = gate or FifoGate(
             f"the {role} model ({short_name(spec)})", settings.max_queue
@@ -148,7 +143,7 @@ class ModelSlot:
         """What the info resource shows for this slot."""
         out: dict[str, object] = {"role": self.role, "spec": self.spec, "state": self.state, "loads": self.loads}
         if self.backend:
-            out["backend"] = self.backend
+            out["backend"] = redact(self.backend)
         if self.last_error:
             out["last_error"] = self.last_error
         if self.model is not None:

@@ -10,10 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mcp_open.engines.pieces import split_pieces
 from mcp_open.engines.protocol import Cancelled, Engine, Hooks
 from mcp_open.errors import McpOpenError
 from mcp_open.features.files.chunking import CHUNK_TOKENS, MARKDOWN_SUFFIXES, Chunk, chunk_text
 from mcp_open.features.files.readers import read_document
+from mcp_open.features.files.sandbox import Sandbox
 from mcp_open.features.search.index_store import FileRecord, IndexStore, NewChunk, NewFile
 
 # Passages embedded per engine call and per committed transaction: what a cancel can lose at most.
@@ -21,11 +23,14 @@ BATCH_CHUNKS = 64
 # A file modified this close to when we read it may change again within the same mtime tick: hash it next time.
 RACY_NS = 2_000_000_000
 HEADER_TOKENS = 24
+# Texts are tokenized in pieces of this size: a cancel or --timeout lands between pieces, and llama.cpp's
+# tokenizers slow down sharply on one long unbroken text.
+COUNT_PIECE_CHARS = 4096
 
 if TYPE_CHECKING:
     import numpy as np
 
-ProgressFn = Callable[[int, int, str], None]
+ProgressFn = Callable[[float, int, str], None]
 
 
 @dataclass
@@ -60,7 +65,10 @@ class Syncer:
     dims: int
     progress: ProgressFn
     should_stop: Callable[[], bool]
+    box: Sandbox
     counts: SyncCounts = field(default_factory=SyncCounts)
+    _total: int = field(default=0, init=False)
+    _done: int = field(default=0, init=False)  # files whose passages are stored (or need none)
 
     def run(self, files: Sequence[Path], folders: Sequence[Path]) -> SyncCounts:
         """Index new and changed files, drop deleted ones under the given folders (blocking)."""
@@ -69,33 +77,39 @@ class Syncer:
         current = {str(p) for p in files}
         # Only files really gone: one another server indexed after our walk must not be dropped.
         gone = [p for p in known if p not in current and _under_any(p, folders) and not os.path.lexists(p)]
-        self.counts.removed = self.store.remove(gone)
-        todo = [p for p in files if not _still_current(known.get(str(p)), p)]
+        # What an older version indexed from names that hold secrets goes at the first search that sees it.
+        secret = [p for p in known if not self.box.allowed_name(Path(p))]
+        self.counts.removed = self.store.remove([*gone, *secret])
+        todo = [p for p in files if not still_current(known.get(str(p)), p)]
         self.counts.unchanged = len(files) - len(todo)
         self._index(todo, known)
         self.counts.seconds = time.perf_counter() - started
         return self.counts
 
     def _index(self, todo: list[Path], known: dict[str, FileRecord]) -> None:
+        # A file counts as done once its passages are stored, so the count moves while passages embed.
         pending: dict[str, _Pending] = {}
-        for done, path in enumerate(todo):
+        self._total, self._done = len(todo), 0
+        for read, path in enumerate(todo):
             if self.should_stop():
                 raise Cancelled
             self._read(path, known.get(str(path)), pending)
+            self._done += str(path) not in pending  # unchanged or unreadable: nothing to embed
             if sum(len(p.chunks) for p in pending.values()) >= BATCH_CHUNKS:
                 self._flush(pending)
-            self.progress(done + 1, len(todo), self._message(done + 1, len(todo)))
+            self._report(self._done, read + 1)
         self._flush(pending)
 
-    def _message(self, done: int, total: int) -> str:
-        return f"indexing: {done}/{total} files read, {self.counts.chunks_embedded} passages embedded"
+    def _report(self, done: float, read: int, embedding: int = 0) -> None:
+        embedded = self.counts.chunks_embedded + embedding
+        self.progress(done, self._total, f"indexing: {read}/{self._total} files read, {embedded} passages embedded")
 
     def _read(self, path: Path, record: FileRecord | None, pending: dict[str, _Pending]) -> None:
         """Hash a file; unchanged content only refreshes its stat signature, new content is chunked."""
         try:
-            stat = path.stat()
             checked_ns = time.time_ns()
-            document = read_document(path)
+            stat, data = self.box.read(path)  # by descriptor: a link swapped in meanwhile is not followed out
+            document = read_document(path, str(path), data)
         except (OSError, McpOpenError):
             self.counts.skipped += 1
             self.counts.skipped_paths.append(str(path))
@@ -103,17 +117,26 @@ class Syncer:
             return
         digest = hashlib.sha256(f"{document.kind}\0{document.text}".encode("utf-8", "surrogatepass")).hexdigest()
         if record is not None and record.hash == digest:
-            self.store.touch(str(path), stat.st_size, stat.st_mtime_ns, checked_ns)
+            self.store.touch(str(path), stat, checked_ns)
             self.counts.unchanged += 1
             return
         chunks = chunk_text(
             document.text,
-            self.engine.count_tokens,
+            self._count,
             markdown=path.suffix.lower() in MARKDOWN_SUFFIXES,
             pages=document.pages,
             max_tokens=min(CHUNK_TOKENS, self.engine.info.n_ctx - HEADER_TOKENS - 8),
         )
         pending[str(path)] = _Pending(stat, checked_ns, digest, chunks, path.name)
+
+    def _count(self, text: str) -> int:
+        """Tokens of text, counted in pieces with a cancel check between (one huge line took minutes whole)."""
+        total = 0
+        for piece in split_pieces(text, COUNT_PIECE_CHARS):
+            if self.should_stop():
+                raise Cancelled
+            total += self.engine.count_tokens(piece)
+        return total
 
     def _flush(self, pending: dict[str, _Pending]) -> None:
         """Embed the pending files' passages in one engine call and commit them in one transaction."""
@@ -125,7 +148,13 @@ class Syncer:
         vectors = np.zeros((0, self.dims), dtype=np.float32)
         tokens = 0
         if texts:
-            done = self.engine.embed(texts, truncate=True, hooks=Hooks(should_stop=self.should_stop))
+            files, read = len(pending), self._done + len(pending)
+
+            def embedded(count: int, total: int) -> None:
+                self._report(self._done + files * count / max(1, total), read, count)
+
+            hooks = Hooks(on_token=embedded, should_stop=self.should_stop)
+            done = self.engine.embed(texts, truncate=True, hooks=hooks)
             vectors, tokens = unit_rows(done.vectors), done.prompt_tokens
         new_files, row = [], 0
         for path, p in pending.items():
@@ -133,6 +162,7 @@ class Syncer:
             row += len(p.chunks)
             new_files.append(_new_file(path, p, block, tokens * len(p.chunks) // max(1, len(texts))))
         self.store.store(new_files)
+        self._done += len(new_files)
         self.counts.updated += len(new_files)
         self.counts.chunks_embedded += len(texts)
         self.counts.tokens += tokens
@@ -156,19 +186,26 @@ def _embedded_text(header: str, chunk: Chunk) -> str:
 
 def _new_file(path: str, p: _Pending, vectors: np.ndarray, tokens: int) -> NewFile:
     chunks = [NewChunk(c.start_line, c.end_line, c.page, c.text) for c in p.chunks]
-    return NewFile(path, p.stat.st_size, p.stat.st_mtime_ns, p.digest, p.checked_ns, chunks, vectors, tokens)
+    info = p.stat
+    return NewFile(
+        path, info.st_size, info.st_mtime_ns, p.digest, p.checked_ns, chunks, vectors, tokens,
+        info.st_ctime_ns, info.st_ino, info.st_dev,
+    )  # fmt: skip
 
 
-def _still_current(record: FileRecord | None, path: Path) -> bool:
-    """Same size and mtime as when indexed, and indexed long enough after that mtime to trust it."""
+def still_current(record: FileRecord | None, path: Path) -> bool:
+    """Same size, mtime, ctime and inode as when indexed (utime cannot set ctime back), and read after that settled."""
     if record is None:
         return False
     try:
-        stat = path.stat()
+        stat = os.stat(path, follow_symlinks=False)
     except OSError:
         return False
-    same = record.size == stat.st_size and record.mtime_ns == stat.st_mtime_ns
-    return same and record.checked_ns - record.mtime_ns > RACY_NS
+    same = (record.size, record.mtime_ns, record.ctime_ns, record.ino, record.dev) == (
+        stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, stat.st_dev,
+    )  # fmt: skip
+    # A change within the same timestamp tick as our read would keep every field: such a file is hashed again.
+    return same and record.checked_ns - max(record.mtime_ns, record.ctime_ns) > RACY_NS
 
 
 def _under_any(path: str, folders: Sequence[Path]) -> bool:
