@@ -14,7 +14,9 @@ from tests.translatekit import build, translated_units, units_of
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
-SUBSET = ("json", "po", "srt", "docx")  # locale strings with every placeholder kind, plurals, cues, bold runs
+# Locale strings with every placeholder kind, plurals, cues, bold runs; Android's <b> is a control token in Gemma's
+# vocabulary, which guided decoding must spell with ordinary tokens when it forces the tag.
+SUBSET = ("json", "po", "android", "srt", "docx")
 
 
 def settings(gemma: Path, folder: Path) -> Settings:

@@ -100,20 +100,3 @@ def test_glossary_tables() -> None:
     assert parse_table("a\tb\n", "t.tsv") == {"a": "b"}
     with pytest.raises(Exception, match="row 1"):
         parse_table("only one column\n", "t.csv")
-
-
-def test_text_held_as_a_control_token_is_spelled_with_ordinary_tokens() -> None:
-    # Gemma's vocabulary holds "<b>" as a control token, which its tokenizer picks for plain "<b>" too; forcing a
-    # required "<b>" must then use ordinary tokens, or decoding stops with a parser error.
-    def tokenize(data: bytes) -> list[int]:
-        return [257] if data == b"<b>" else list(data)
-
-    vocab = Vocabulary(
-        pieces=[bytes([i]) for i in range(256)] + [b"<eos>", b"<b>"],
-        special=frozenset({256, 257}),
-        end_tokens=[256],
-        tokenize=tokenize,
-    )
-    source = "the <b>bold</b> word"
-    out = _decode_avoiding(Guides(vocab), grammar.single(source, grammar.kept_pieces(source), multiline=False), b"x")
-    assert b"<b>" in out and b"</b>" in out
