@@ -79,3 +79,12 @@ class ModelNotDownloadedError(ModelNotFoundError):
         super().__init__(message)
         self.spec = spec  # the spec as configured, and the file or repo that is missing, for a later message
         self.what = what
+
+
+class EngineCrashedError(McpOpenError):
+    """A model's worker process died (a native crash, out of memory); the message names the signal and the fix."""
+
+    def __init__(self, message: str, *, signal_name: str | None = None, model: str | None = None) -> None:
+        super().__init__(message)
+        self.signal_name = signal_name
+        self.model = model
