@@ -8,6 +8,7 @@ from contextlib import AsyncExitStack
 from typing import Any, TextIO
 
 from mcp import Client
+from mcp_open.features.service import Service
 
 from bench.config import Config
 from bench.models import BenchModel
@@ -15,7 +16,6 @@ from bench.procs import http_server, model_args, stdio_server
 from bench.session import note
 from bench.stats import summarize
 from mcp_open.edge.server import build_server
-from mcp_open.features.service import Service
 from mcp_open.settings import Settings
 
 WARMUP_CALLS = 5

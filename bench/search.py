@@ -15,6 +15,7 @@ from typing import Any
 import anyio
 import numpy as np
 from mcp import Client
+from mcp_open.features.service import Service
 
 from bench.search_corpus import SyntheticEmbedder, vocabulary, write_synthetic_corpus
 from bench.search_quality import run_quality
@@ -22,7 +23,6 @@ from bench.stats import summarize
 from mcp_open.edge.server import build_server
 from mcp_open.features.search import search as searching
 from mcp_open.features.search.index_store import NewChunk, NewFile
-from mcp_open.features.service import Service
 from mcp_open.runtime.slots import LoadedModel
 from mcp_open.settings import Settings
 

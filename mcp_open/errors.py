@@ -75,10 +75,52 @@ class RemoteEngineError(McpOpenError):
 class ModelNotDownloadedError(ModelNotFoundError):
     """A valid model spec whose file is not on this machine and cannot be downloaded now."""
 
-    def __init__(self, message: str, *, spec: str | None = None, what: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, spec: str | None = None, what: str | None = None, why: str | None = None
+    ) -> None:
         super().__init__(message)
-        self.spec = spec  # the spec as configured, and the file or repo that is missing, for a later message
+        self.spec = spec  # the spec as configured, the file or repo that is missing and why, for a later message
         self.what = what
+        self.why = why
+
+
+class StoreError(McpOpenError):
+    """One of mcp-open's own SQLite files (index, ledger) is locked, damaged, read-only or on a full disk."""
+
+    def __init__(
+        self, message: str, *, path: object = None, busy: bool = False, read_only: bool = False, damaged: bool = False
+    ) -> None:
+        super().__init__(message)
+        self.path, self.busy, self.read_only, self.damaged = path, busy, read_only, damaged
+
+
+# What an OS error means for the user and what to do, by errno name (errno values differ between systems).
+OS_ERROR_MEANINGS = {
+    "ENOSPC": "the disk is full; free some space, then try again",
+    "EDQUOT": "the disk quota is used up; free some space, then try again",
+    "EROFS": "the file system is read-only; point the path (or --data-dir) at a writable place",
+    "EACCES": "permission denied; check the file's and its folder's permissions",
+    "EPERM": "the operation is not permitted; check the file's and its folder's permissions",
+    "ENAMETOOLONG": "the name is too long for the file system; use a shorter file or folder name",
+    "ENOENT": "it does not exist; check the path",
+    "EISDIR": "it is a folder, not a file; name a file",
+    "ENOTDIR": "a part of the path is a file, not a folder; check the path",
+    "EEXIST": "a file is in the way where a folder should be; move it, or choose another path",
+    "EMFILE": "the process has too many open files; retry, or raise the limit (ulimit -n)",
+    "EIO": "the disk reported an input/output error; check the disk",
+}
+
+
+def os_error_meaning(exc: OSError, path: object = None) -> str:
+    """An OS error in words with its remedy (ENOSPC: the disk is full; EROFS: a read-only file system; ...)."""
+    import errno
+
+    name = errno.errorcode.get(exc.errno or 0, "")
+    where = f" ({path})" if path is not None else ""
+    meaning = OS_ERROR_MEANINGS.get(name)
+    if meaning is None:
+        return f"{exc.strerror or exc}{where}"
+    return f"{meaning}{where} [{name}]"
 
 
 class EngineCrashedError(McpOpenError):

@@ -29,6 +29,10 @@ VAGUE = ("Invalid request parameters", "Internal server error", "Internal error"
 TALLY: Counter[str] = Counter()
 
 
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 class Hang(AssertionError):
     """No answer in time."""
 
@@ -66,7 +70,7 @@ class StdioServer:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
             try:
-                message = json.loads(line)
+                message = json.loads(line, parse_constant=_not_json)
                 assert isinstance(message, dict) and message.get("jsonrpc") == "2.0"
             except (ValueError, AssertionError):
                 self.corrupt.append(line)

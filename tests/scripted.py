@@ -9,8 +9,8 @@ from typing import Any
 from mcp import Client
 
 from mcp_open.edge.server import build_server
+from mcp_open.edge.wiring import compose
 from mcp_open.engines.scripted import ScriptedEngine
-from mcp_open.features.service import Service
 from mcp_open.runtime.slots import LoadedModel
 from mcp_open.settings import Settings
 
@@ -32,6 +32,6 @@ async def scripted_client(
     chat = chat or ScriptedEngine()
     embedder = embedder or ScriptedEngine(embedding=True, name="scripted-embed")
     config = Settings(model="scripted", embed_model="scripted-embed", **settings)
-    service = Service(config, loader=scripted_loader(chat, embedder))
+    service = compose(config, loader=scripted_loader(chat, embedder))
     async with Client(build_server(config, service)) as client:
         yield client

@@ -13,8 +13,8 @@ from pathlib import Path
 from mcp import StdioServerParameters
 
 from mcp_open.edge.server import build_server
+from mcp_open.edge.wiring import compose
 from mcp_open.engines.scripted import ScriptedEngine
-from mcp_open.features.service import Service
 from mcp_open.settings import Settings
 from tests.conftest import child_env
 from tests.scripted import scripted_loader
@@ -39,7 +39,7 @@ def main(argv: list[str]) -> None:
     chat = ScriptedEngine(replies=json.loads(argv[0]), hold_limit=STDIO_HOLD_LIMIT_SECONDS)
     embedder = ScriptedEngine(embedding=True, name="scripted-embed")
     settings = Settings(model="scripted", embed_model="scripted-embed")
-    build_server(settings, Service(settings, loader=scripted_loader(chat, embedder))).run("stdio")
+    build_server(settings, compose(settings, loader=scripted_loader(chat, embedder))).run("stdio")
 
 
 if __name__ == "__main__":

@@ -13,9 +13,9 @@ from typing import Any
 from mcp import Client
 
 from mcp_open.edge.server import build_server
+from mcp_open.edge.wiring import App, compose
 from mcp_open.engines.protocol import Cancelled, Embedded, Hooks
 from mcp_open.engines.scripted import ScriptedEngine
-from mcp_open.features.service import Service
 from mcp_open.runtime.slots import LoadedModel
 from mcp_open.settings import Settings
 
@@ -93,15 +93,15 @@ def passage_texts(embedded: list[list[str]]) -> list[str]:
     return [text for batch in embedded for text in batch]
 
 
-def service_on(engine: ScriptedEngine, settings: Settings) -> Service:
-    """A service whose every model slot is the given engine."""
-    return Service(settings, loader=lambda _spec, _settings, _embedding, _note: LoadedModel(engine, 0.0))
+def app_on(engine: ScriptedEngine, settings: Settings) -> App:
+    """An app whose every model slot is the given engine."""
+    return compose(settings, loader=lambda _spec, _settings, _embedding, _note: LoadedModel(engine, 0.0))
 
 
 @asynccontextmanager
 async def client_on(engine: ScriptedEngine, settings: Settings) -> AsyncIterator[Client]:
     """An in-memory MCP client on a server whose models are the given engine."""
-    async with Client(build_server(settings, service_on(engine, settings))) as client:
+    async with Client(build_server(settings, app_on(engine, settings))) as client:
         yield client
 
 

@@ -16,8 +16,8 @@ import pytest
 from mcp import Client, MCPError
 
 from mcp_open.edge.server import build_server
+from mcp_open.edge.wiring import compose
 from mcp_open.engines.scripted import HOLD, ScriptedEngine
-from mcp_open.features.service import Service
 from mcp_open.runtime.slots import LoadedModel
 from mcp_open.settings import Settings
 from tests.scripted import scripted_loader
@@ -98,7 +98,7 @@ def blocking_loader(chat: ScriptedEngine, release: threading.Event) -> Callable[
 async def test_a_call_cancelled_while_its_model_loads_never_decodes() -> None:
     chat, release = ScriptedEngine(replies=[["free"]]), threading.Event()
     settings = Settings(model="scripted", embed_model="scripted-embed")
-    server = build_server(settings, Service(settings, loader=blocking_loader(chat, release)))
+    server = build_server(settings, compose(settings, loader=blocking_loader(chat, release)))
     async with Client(server) as client:
         log = ProgressLog()
         async with anyio.create_task_group() as tg:
@@ -115,7 +115,7 @@ async def test_info_shows_the_scripted_counters() -> None:
     """The counters the stdio tests read are the engine's own."""
     chat = ScriptedEngine(replies=[["a", "b"]])
     settings = Settings(model="scripted", embed_model="scripted-embed")
-    server = build_server(settings, Service(settings, loader=scripted_loader(chat, ScriptedEngine(embedding=True))))
+    server = build_server(settings, compose(settings, loader=scripted_loader(chat, ScriptedEngine(embedding=True))))
     async with Client(server) as client:
         await client.call_tool("generate", {"prompt": "Hi"})
         info = json.loads((await client.read_resource("mcp-open://info")).contents[0].text)

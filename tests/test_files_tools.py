@@ -15,8 +15,8 @@ from mcp import Client
 from mcp_types import ListRootsResult, Root
 
 from mcp_open.edge.server import build_server
+from mcp_open.edge.wiring import compose
 from mcp_open.engines.scripted import ScriptedEngine
-from mcp_open.features.service import Service
 from mcp_open.runtime.slots import LoadedModel
 from mcp_open.settings import Settings
 from tests.filekit import make_pdf, write_samples
@@ -72,7 +72,7 @@ async def serve(
 ) -> AsyncIterator[Client]:
     """A server on the scripted engines allowing roots, and a client (declaring client_roots if given)."""
     config = Settings(model="chat", embed_model="embed", allow_dirs=list(roots), **settings)
-    server = build_server(config, Service(config, loader=engines.loader))
+    server = build_server(config, compose(config, loader=engines.loader))
     options: dict[str, Any] = {}
     if client_roots is not None:
 

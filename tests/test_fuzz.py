@@ -73,6 +73,10 @@ REGRESSIONS: list[tuple[str, bytes, Any, int | str]] = [
     ("id object", b'{"jsonrpc":"2.0","id":{},"method":"tools/list"}', None, -32600),
     ("id array", b'{"jsonrpc":"2.0","id":[1],"method":"tools/list"}', None, -32600),
     ("id float", b'{"jsonrpc":"2.0","id":1.5,"method":"tools/list"}', 1.5, -32600),
+    # Issue 23 finding 11: 1e400 parses as infinity, which was echoed as the non-JSON `"id":Infinity`.
+    ("id 1e400", b'{"jsonrpc":"2.0","id":1e400,"method":"ping"}', None, -32600),
+    ("id -1e400", b'{"jsonrpc":"2.0","id":-1e400,"method":"ping"}', None, -32600),
+    ("1e400 in params", b'{"jsonrpc":"2.0","id":"inf","method":"ping","params":{"_meta":{"x":1e400}}}', "inf", -32600),
     ("id bool", b'{"jsonrpc":"2.0","id":true,"method":"tools/list"}', None, -32600),
     ("batch", b'[{"jsonrpc":"2.0","id":"r8","method":"tools/list"}]', "r8", -32600),
     ("params array", b'{"jsonrpc":"2.0","id":"r9","method":"tools/list","params":[]}', "r9", -32602),

@@ -12,10 +12,12 @@ import anyio
 import pytest
 from mcp import Client, stdio_client
 
+from mcp_open.edge.about import About
 from mcp_open.edge.cli import main
 from mcp_open.edge.server import build_server
-from mcp_open.features.service import Service
+from mcp_open.edge.wiring import App, compose
 from mcp_open.models.gpu import CUDA_INSTALL_HINT
+from mcp_open.settings import Settings
 from tests.conftest import console_script, stdio_params, tiny_settings
 from tests.fakegpu import TWO_CARDS, fake_nvidia_smi, inject_build, one_card
 
@@ -130,8 +132,8 @@ async def test_bad_spec_and_gpu_line_at_start_over_stdio(tmp_path: Path, tiny_em
     assert ("GGML_CUDA=on" in text) is not bool(llama_cpp.llama_supports_gpu_offload())
 
 
-class SlowStart(Service):
-    """A service whose start-up check waits until the test lets it go."""
+class SlowStart(About):
+    """A self-description whose start-up check waits until the test lets it go."""
 
     release = threading.Event()
 
@@ -140,13 +142,20 @@ class SlowStart(Service):
         return ["checked"]
 
 
+def slow_start(settings: Settings) -> App:
+    """An app whose start-up check is SlowStart's."""
+    app = compose(settings)
+    app.about = SlowStart(settings, app.roles, app.account, app.recorder, app.about.folders)
+    return app
+
+
 @pytest.mark.anyio
 async def test_the_handshake_never_waits_for_the_start_check(
     tiny_chat: Path, tiny_embed: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = tiny_settings(tiny_chat, tiny_embed)
     SlowStart.release.clear()
-    async with Client(build_server(settings, SlowStart(settings))) as client:
+    async with Client(build_server(settings, slow_start(settings))) as client:
         tools = await client.list_tools()  # served while the check is still blocked
         SlowStart.release.set()
         with anyio.fail_after(30):

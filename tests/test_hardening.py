@@ -22,12 +22,12 @@ from pydantic import ValidationError
 
 from mcp_open.edge.httpauth import allowed_hosts, transport_security
 from mcp_open.edge.server import build_server
+from mcp_open.edge.wiring import compose
 from mcp_open.engines.llama import TOKENIZE_PIECE_CHARS, EngineConfig, LlamaEngine
 from mcp_open.engines.protocol import Cancelled
 from mcp_open.engines.scripted import ScriptedEngine
 from mcp_open.errors import BusyError
-from mcp_open.features.service import Service
-from mcp_open.runtime.slots import LoadedModel, ModelSlot
+from mcp_open.runtime.slots import LoadedModel
 from mcp_open.settings import Settings
 from tests.conftest import tiny_settings
 from tests.fuzzkit import HttpServer, StdioServer, free_port, initialize, server_args
@@ -143,7 +143,7 @@ def http_in_process(server: MCPServer) -> Iterator[str]:
 async def test_big_embed_result_is_refused_with_the_way_out_and_the_way_out_works() -> None:
     """Over HTTP with progress (a streamed response), a result over 1 MiB would be lost by the SDK client."""
     engine = ScriptedEngine(embedding=True, width=256)
-    service = Service(Settings(), loader=lambda *_: LoadedModel(engine, 0.0))
+    service = compose(Settings(), loader=lambda *_: LoadedModel(engine, 0.0))
 
     async def on_progress(progress: float, total: float | None, message: str | None) -> None:
         pass
@@ -166,7 +166,7 @@ async def test_big_embed_result_is_refused_with_the_way_out_and_the_way_out_work
 @pytest.mark.anyio
 async def test_big_rank_result_is_refused_before_embedding_with_a_top_k_that_fits() -> None:
     engine = ScriptedEngine(embedding=True)
-    service = Service(Settings(), loader=lambda *_: LoadedModel(engine, 0.0))
+    service = compose(Settings(), loader=lambda *_: LoadedModel(engine, 0.0))
     documents = [f"document {i} " + "words " * 30 for i in range(8_000)]
     async with Client(build_server(Settings(), service)) as client:
         refused = await client.call_tool("rank", {"query": "q", "documents": documents, "top_k": 8_000})
@@ -207,7 +207,7 @@ def test_short_tokens_refused_off_loopback(token: str) -> None:
 @pytest.mark.anyio
 async def test_busy_error_names_the_model_file_not_its_folder(tmp_path: Path) -> None:
     settings = Settings(model=str(tmp_path / "secret" / "folder" / "model.gguf"), max_queue=0)
-    slot = ModelSlot("generation", settings.model, settings, embedding=False)
+    slot = compose(settings).roles.chat
     async with slot.gate.enter():
         with pytest.raises(BusyError) as caught:
             async with slot.gate.enter():

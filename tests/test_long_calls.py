@@ -13,9 +13,9 @@ import pytest
 from mcp import Client
 
 from mcp_open.edge.server import build_server
+from mcp_open.edge.wiring import compose
 from mcp_open.engines.protocol import Cancelled, Completion, Hooks, Prompt
 from mcp_open.engines.scripted import HOLD, ScriptedEngine
-from mcp_open.features.service import Service
 from mcp_open.runtime.slots import LoadedModel
 from mcp_open.settings import Settings
 from tests.conftest import ClientFactory
@@ -166,7 +166,7 @@ async def test_timeout_stops_the_call_and_frees_the_model(tiny_chat: Path, tiny_
 
     settings = Settings(model=str(tiny_chat), embed_model=str(tiny_embed), timeout=0.5)
     with anyio.fail_after(60):  # a stop that never reached the engine would keep the model busy for good
-        async with Client(build_server(settings, Service(settings, loader=loader))) as client:
+        async with Client(build_server(settings, compose(settings, loader=loader))) as client:
             timed_out = await client.call_tool("generate", {"prompt": "Go on forever", "max_tokens": 4096})
             after = await client.call_tool("generate", {"prompt": "Hello", "max_tokens": 3})
     assert timed_out.is_error and "--timeout of 0.5 s" in timed_out.content[0].text

@@ -41,11 +41,15 @@ def unreachable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, st
     return env
 
 
-def assert_says_what_to_do(message: str, spec: str, cache: str, why: str) -> None:
+def assert_says_what_to_do(message: str, spec: str, cache: str, why: str, *, pulling: bool = False) -> None:
     assert f"the model {spec} is not downloaded" in message
     assert f"not in the Hugging Face cache at {cache}" in message and why in message
-    assert f"When you are online, run `mcp-open models pull {spec}`" in message
+    if pulling:  # not the command the person just typed, again
+        assert "Run this command again once the Hub can be reached" in message and "models pull" not in message
+    else:
+        assert f"When you are online, run `mcp-open models pull {spec}`" in message
     assert "--model starter" in message and ".." not in message
+    assert "mcp-open[starter]" not in message and "pip install" not in message  # the starter is installed here
 
 
 def test_pull_with_an_unreachable_hub_notices_once_and_fails_fast(
@@ -63,7 +67,7 @@ def test_pull_with_an_unreachable_hub_notices_once_and_fails_fast(
     assert err.count("cannot be downloaded now") == 1
     (last,) = err.strip().splitlines()[-1:]
     why = f"the Hugging Face Hub at {unreachable['HF_ENDPOINT']} cannot be reached"
-    assert_says_what_to_do(last, "qwen3-8b", unreachable["HF_HUB_CACHE"], why)
+    assert_says_what_to_do(last, "qwen3-8b", unreachable["HF_HUB_CACHE"], why, pulling=True)
 
 
 def test_pull_in_offline_mode_says_the_same(
@@ -72,7 +76,7 @@ def test_pull_in_offline_mode_says_the_same(
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))  # HF_HUB_OFFLINE=1 comes from the autouse fixture
     assert main(["models", "pull", "qwen3-4b"]) == 2
     err = capsys.readouterr().err
-    assert_says_what_to_do(err, "qwen3-4b", str(tmp_path), "HF_HUB_OFFLINE is set")
+    assert_says_what_to_do(err, "qwen3-4b", str(tmp_path), "HF_HUB_OFFLINE is set", pulling=True)
 
 
 @pytest.mark.anyio

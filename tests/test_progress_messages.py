@@ -11,8 +11,8 @@ import pytest
 from mcp import Client
 
 from mcp_open.edge.server import build_server
+from mcp_open.edge.wiring import compose
 from mcp_open.engines.scripted import ScriptedEngine
-from mcp_open.features.service import Service
 from mcp_open.runtime.calls import ProgressState
 from mcp_open.runtime.slots import LoadedModel
 from mcp_open.settings import Settings
@@ -47,7 +47,7 @@ async def test_a_slow_load_sends_heartbeats_but_its_message_once(tiny_chat: Path
         release.set()
 
     settings = Settings(model=str(tiny_chat), embed_model=str(tiny_embed))
-    server = build_server(settings, Service(settings, loader=slow_loader))
+    server = build_server(settings, compose(settings, loader=slow_loader))
     async with Client(server) as client, anyio.create_task_group() as tg:
         tg.start_soon(release_after_heartbeats)
         with anyio.fail_after(60):

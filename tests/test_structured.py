@@ -15,8 +15,8 @@ import pytest
 from mcp import Client
 
 from mcp_open.edge.server import build_server
+from mcp_open.edge.wiring import compose
 from mcp_open.engines.scripted import ScriptedEngine
-from mcp_open.features.service import Service
 from mcp_open.runtime.slots import LoadedModel
 from mcp_open.settings import Settings
 from tests.conftest import ClientFactory, tiny_settings
@@ -158,7 +158,7 @@ async def test_invalid_requests_are_refused(
 @asynccontextmanager
 async def scripted_client(engine: ScriptedEngine) -> AsyncIterator[Client]:
     settings = Settings(model="scripted", embed_model="scripted")
-    service = Service(settings, loader=lambda *_: LoadedModel(engine, 0.0))
+    service = compose(settings, loader=lambda *_: LoadedModel(engine, 0.0))
     async with Client(build_server(settings, service)) as client:
         yield client
 

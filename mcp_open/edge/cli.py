@@ -134,9 +134,22 @@ def _format_table(rows: list[dict[str, object]]) -> str:
 
 
 def _models_pull(args: argparse.Namespace) -> int:
-    from mcp_open.models.hub import pull
+    from mcp_open.errors import ModelNotDownloadedError
+    from mcp_open.models.hub import hub_cache_dir, pull
+    from mcp_open.models.hub.fetching import starter_hint
 
-    resolved = pull(args.spec, show_progress=True)
+    try:
+        resolved = pull(args.spec, show_progress=True)
+    except ModelNotDownloadedError as exc:
+        if exc.why is None:
+            raise
+        # The general message says "run `mcp-open models pull ...`": the command the person just typed.
+        serve_starter = "the starter model needs no download: `mcp-open serve --model starter --embed-model starter`"
+        raise ModelNotDownloadedError(
+            f"the model {args.spec} is not downloaded: {exc.what} is not in the Hugging Face cache at "
+            f"{hub_cache_dir()}, and {exc.why}. Run this command again once the Hub can be reached; "
+            + starter_hint(serve_starter)
+        ) from None
     if resolved.note:
         print(resolved.note, file=sys.stderr)
     print(resolved.path)
@@ -159,12 +172,12 @@ def _models_info(args: argparse.Namespace) -> int:
 def _info(args: argparse.Namespace) -> int:
     settings = _settings_from(args)
     _setup_logging(settings.verbose)
-    from mcp_open.features.service import Service
+    from mcp_open.edge.wiring import compose
 
-    service = Service(settings)
-    info = service.info(probe_backends=True)
+    about = compose(settings).about
+    info = about.info(probe_backends=True)
     print(json.dumps(info, indent=2))
-    for line in service.startup_warnings():
+    for line in about.startup_warnings():
         notice.warning(line)
     return 0
 
@@ -266,14 +279,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     _setup_logging(bool(getattr(args, "verbose", False)))
     run: Callable[[argparse.Namespace], int] = args.run
     try:
-        return run(args)
+        code = run(args)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
+        return code
     except ValidationError as exc:
         print(f"mcp-open: invalid configuration:\n{_validation_text(exc)}", file=sys.stderr)
     except McpOpenError as exc:
         print(f"mcp-open: {exc}", file=sys.stderr)
+    except BaseExceptionGroup as group:  # a command's task group wraps our error; show it, not a traceback
+        error = _our_error(group)
+        if error is None:
+            raise
+        print(f"mcp-open: {error}", file=sys.stderr)
+    except BrokenPipeError:  # `mcp-open usage | head`: the reader has gone, which is fine
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the exit's flush must not fail again
+        return 141  # as a shell tool killed by SIGPIPE
     except KeyboardInterrupt:
         return 130
     return 2
+
+
+def _our_error(group: BaseExceptionGroup[BaseException]) -> McpOpenError | None:
+    """The first of our errors in a group made only of them, or None."""
+    ours, others = group.split(McpOpenError)
+    if ours is None or others is not None:
+        return None
+    first: BaseException = ours
+    while isinstance(first, BaseExceptionGroup):
+        first = first.exceptions[0]
+    return first if isinstance(first, McpOpenError) else None
 
 
 def _validation_text(exc: ValidationError) -> str:

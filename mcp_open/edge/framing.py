@@ -7,6 +7,7 @@ Every line is one message. What is not valid JSON gets -32700, what is not a val
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -211,6 +212,8 @@ def _problem(value: dict[str, Any]) -> tuple[int, str] | None:
         return INVALID_REQUEST, 'every message needs "jsonrpc": "2.0"'
     if "id" in value and not _usable_id(value["id"]):
         return INVALID_REQUEST, f"id must be a string or an integer, not {_kind(value['id'])}"
+    if _has_non_finite(value):
+        return INVALID_REQUEST, "a number is outside the range JSON can carry (e.g. 1e400); send finite numbers"
     depth = _depth(value)
     if depth > MAX_DEPTH:
         return INVALID_REQUEST, f"the message is nested {depth} levels deep; at most {MAX_DEPTH} are accepted"
@@ -233,8 +236,23 @@ def _usable_id(value: Any) -> bool:
 
 
 def _echoable_id(value: Any) -> bool:
-    """Ids worth echoing in an error: valid ones and numbers with a fraction (the client waits on them)."""
-    return _usable_id(value) or isinstance(value, float)
+    """Ids worth echoing in an error: valid ones and finite numbers with a fraction (the client waits on them);
+    1e400 parses as infinity, which has no JSON form, so it is answered with a null id."""
+    return _usable_id(value) or (isinstance(value, float) and math.isfinite(value))
+
+
+def _has_non_finite(value: Any) -> bool:
+    """Whether any number in a message overflowed to infinity (1e400, -1e400), which no JSON reply can echo."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return True
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def _kind(value: Any) -> str:

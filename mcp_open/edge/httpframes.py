@@ -6,16 +6,21 @@ were a notification (202, no answer); this check runs after the Host/Origin guar
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from mcp.server.auth.middleware.bearer_auth import RequireAuthMiddleware
 from mcp.server.transport_security import TransportSecurityMiddleware, TransportSecuritySettings
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mcp_open.edge.framing import INVALID_REQUEST, MAX_FRAME_BYTES, PARSE_ERROR, Rejection, parse_frame, too_large
+
+SPOKEN_VERSIONS = (*HANDSHAKE_PROTOCOL_VERSIONS, *MODERN_PROTOCOL_VERSIONS)
+UNSUPPORTED_PROTOCOL_VERSION = -32022
 
 
 class OpenPosts:
@@ -34,7 +39,14 @@ class CheckedFrames:
         self.posts = posts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST":
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] != "POST":
+            wrong = version_rejection(scope, None)
+            if wrong is not None:
+                await JSONResponse(wrong, status_code=400)(scope, receive, send)
+                return
             await self.app(scope, receive, send)
             return
         refused = await self.guard.validate_request(Request(scope, receive), is_post=True)
@@ -48,6 +60,10 @@ class CheckedFrames:
             await JSONResponse(rejection.reply(), status_code=status)(scope, receive, send)
             return
         assert body is not None
+        wrong = version_rejection(scope, body)
+        if wrong is not None:
+            await JSONResponse(wrong, status_code=400)(scope, receive, send)
+            return
         # A BOM is allowed here (RFC 8259 lets parsers ignore one); the SDK's own parser does not, so drop it.
         self.posts.count += 1
         try:
@@ -69,6 +85,32 @@ def check_body(body: bytes) -> Rejection | None:
         return Rejection(None, INVALID_REQUEST, "send one JSON-RPC message per request")
     first = checked[0]
     return first if isinstance(first, Rejection) else None
+
+
+def version_rejection(scope: Scope, body: bytes | None) -> dict[str, Any] | None:
+    """The reply to an MCP-Protocol-Version header this server does not speak, or None (the SDK's reply is about
+    2026 envelope keys, which misleads a client that merely sent a version we do not know)."""
+    header = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"mcp-protocol-version"), None)
+    if header is None or header in SPOKEN_VERSIONS:
+        return None
+    message = (
+        f"unsupported MCP-Protocol-Version {header!r}: this server speaks {', '.join(SPOKEN_VERSIONS)}; "
+        "send the version the initialize handshake agreed on (or 2026-07-28)"
+    )
+    error = {
+        "code": UNSUPPORTED_PROTOCOL_VERSION,
+        "message": message,
+        "data": {"supported": list(SPOKEN_VERSIONS), "requested": header},
+    }
+    return {"jsonrpc": "2.0", "id": _request_id(body), "error": error}
+
+
+def _request_id(body: bytes | None) -> Any:
+    """The id of a checked request body (None for notifications and GET/DELETE)."""
+    if body is None:
+        return None
+    message = json.loads(body.removeprefix(b"\xef\xbb\xbf"))
+    return message.get("id") if isinstance(message, dict) else None
 
 
 async def _read_capped(receive: Receive, limit: int) -> bytes | None:

@@ -12,6 +12,7 @@ from mcp.server import MCPServer
 
 from mcp_open.edge.httpauth import token_gate, transport_security
 from mcp_open.edge.httpframes import OpenPosts, check_frames
+from mcp_open.edge.httpresume import resumable
 from mcp_open.edge.lifecycle import InFlight, in_flight_of
 from mcp_open.settings import Settings
 
@@ -71,6 +72,7 @@ def serve_http(server: MCPServer, settings: Settings) -> None:
     port = sockets[0].getsockname()[1] if sockets else settings.port
     security = transport_security(settings, port)
     app = server.streamable_http_app(transport_security=security, host=settings.host)
+    resumable(server.session_manager)
     posts = check_frames(app, security)
     config = uvicorn.Config(
         token_gate(app, settings),

@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from mcp_open.models.gpu import GpuFacts, OffloadPlan, gpu_notes
 from mcp_open.runtime.environment import build_report
 from mcp_open.runtime.planning import ModelPlan, plan_model
-from mcp_open.runtime.slots import ModelSlot, default_loader
+from mcp_open.runtime.slots import ModelSlot
 
 
 def _plan_of(slot: ModelSlot, facts: GpuFacts) -> ModelPlan | None:
     """The plan of a local GGUF slot not loaded yet (a loaded one has its real plan; other engines plan nothing)."""
-    if slot.model is not None or slot.loader is not default_loader:
+    if slot.model is not None or not slot.local_gguf:
         return None
     return plan_model(slot.role, slot.spec, slot.settings, facts)
 

@@ -50,13 +50,6 @@ class LoadedModel:
 Loader = Callable[[str, Settings, bool, Callable[[str], None]], LoadedModel]
 
 
-def default_loader(spec: str, settings: Settings, embedding: bool, on_progress: Callable[[str], None]) -> LoadedModel:
-    """Load a local GGUF through llama.cpp (imported on first load, never before the MCP handshake)."""
-    from mcp_open.runtime.loading import load_local
-
-    return load_local(spec, settings, embedding, on_progress)
-
-
 def short_name(spec: str) -> str:
     """How errors name a model: a local file by its name only (its folder is nobody else's business)."""
     return Path(spec).name if spec.endswith(".gguf") else spec
@@ -72,9 +65,10 @@ class ModelSlot:
         settings: Settings,
         *,
         embedding: bool,
-        loader: Loader = default_loader,
+        loader: Loader,
         gate: InflightGate | None = None,
         backend: str | None = None,
+        local_gguf: bool = False,
     ) -> None:
         self.role = role
         self.spec = spec
@@ -82,6 +76,7 @@ class ModelSlot:
         self.embedding = embedding
         self.loader = loader
         self.backend = backend
+        self.local_gguf = local_gguf  # a GGUF file loaded by llama.cpp here: preflight can plan it before it loads
         # One call at a time on a local model; a remote server batches concurrent calls itself (up to the gate).
         self.gate: FifoGate | InflightGate = gate or FifoGate(
             f"the {role} model ({short_name(spec)})", settings.max_queue

@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING
 
 import anyio
 
+from mcp_open.edge.wiring import App, compose
+from mcp_open.errors import McpOpenError, ModelNotDownloadedError
 from mcp_open.features.files.sandbox import GLOB_CHARS
 from mcp_open.features.search import search
-from mcp_open.features.service import Service
+from mcp_open.models.hub.fetching import starter_hint
 from mcp_open.runtime.calls import CallContext, ProgressState
 from mcp_open.settings import Settings
 
@@ -24,11 +26,13 @@ BAR_REFRESH_SECONDS = 0.1
 def run(settings: Settings, paths: Sequence[str]) -> int:
     """Index the paths with a progress bar on stderr, then print a one-line summary on stdout."""
     roots = [*settings.allow_dirs, *_roots_of(paths)]
-    service = Service(settings.model_copy(update={"allow_dirs": roots}))
+    app = compose(settings.model_copy(update={"allow_dirs": roots}))
     try:
-        report = anyio.run(_index, service, [str(Path(p).expanduser().resolve()) for p in paths])
+        report = anyio.run(_index, app, [str(Path(p).expanduser().resolve()) for p in paths])
+    except ModelNotDownloadedError as exc:
+        raise _offline(exc, settings.embed_model, paths) from None
     finally:
-        service.close()
+        app.close()
     counts = report.counts
     print(
         f"{report.model}: {report.files} files, {counts.updated} indexed, {counts.unchanged} unchanged, "
@@ -40,20 +44,38 @@ def run(settings: Settings, paths: Sequence[str]) -> int:
     return 0
 
 
-async def _index(service: Service, paths: list[str]) -> search.IndexReport:
+async def _index(app: App, paths: list[str]) -> search.IndexReport:
     from tqdm import tqdm
 
     state = ProgressState()
     call = CallContext(state)
+    failure: McpOpenError | None = None
     with tqdm(total=0, unit="file", file=sys.stderr, desc="indexing", dynamic_ncols=True) as bar:
         async with anyio.create_task_group() as tg:
             tg.start_soon(_follow, state, bar)
             try:
-                report = await service.index(paths, call)
+                report = await app.searcher.index(paths, call)
+            except McpOpenError as exc:  # raised here, not wrapped in the task group's ExceptionGroup
+                failure = exc
             finally:
                 tg.cancel_scope.cancel()
                 _show(state, bar)
+    if failure is not None:
+        raise failure
     return report
+
+
+def _offline(exc: ModelNotDownloadedError, spec: str, paths: Sequence[str]) -> McpOpenError:
+    """The embedding model is not here: how to get it, and how to index with the starter model right now."""
+    cause = exc.__cause__ if isinstance(exc.__cause__, ModelNotDownloadedError) else exc
+    if cause.why is None:
+        return exc
+    again = " ".join(["mcp-open index --embed-model starter", *paths])
+    return ModelNotDownloadedError(
+        f"cannot index: the embedding model {spec} is not downloaded ({cause.what} is not in the Hugging Face "
+        f"cache, and {cause.why}). When you are online, run `mcp-open models pull {spec}`; "
+        + starter_hint(f"to index offline now, use the starter model: `{again}`")
+    )
 
 
 async def _follow(state: ProgressState, bar: tqdm[None]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
@@ -63,11 +64,17 @@ class Account:
         self.tokenizer_for = tokenizer_for
 
     def record(self, call: FinishedCall) -> CallRecord:
-        """Count the agent's side of a call, work out its own-work equivalent, and append it to the ledger."""
-        count, counted_by = self._counter(call.model)
+        """Count a call (entry_of) and append it to the ledger."""
+        entry = self.entry_of(call)
+        self.ledger.record(entry)
+        return entry
+
+    def entry_of(self, call: FinishedCall, *, estimate: bool = False) -> CallRecord:
+        """Count the agent's side of a call and work out its own-work equivalent (estimate: without a tokenizer)."""
+        count, counted_by = (estimate_tokens, ESTIMATE) if estimate else self._counter(call.model)
         read, written = _int(call.usage, "prompt_tokens"), _int(call.usage, "completion_tokens")
         own_read, own_written = own_work(call.tool, read, written)
-        entry = CallRecord(
+        return CallRecord(
             at=time.time(),
             tool=call.tool,
             model=call.model,
@@ -80,9 +87,8 @@ class Account:
             own_read=own_read,
             own_written=own_written,
             counted_by=counted_by,
+            uid=uuid.uuid4().hex,  # the row's key: written once, however often it is retried
         )
-        self.ledger.record(entry)
-        return entry
 
     def rows(self, *, since: float | None = None, by: Grouping | None = None) -> list[dict[str, object]]:
         """Priced totals, one per group (or one for all calls)."""

@@ -7,42 +7,54 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
-from mcp_open.store.db import connect
+from mcp_open.errors import StoreError
+from mcp_open.store.db import connect, connect_read_only, holding, retrying
+from mcp_open.store.migrations import Migration, migrate, statements
 
 if TYPE_CHECKING:
     import numpy as np
 
+T = TypeVar("T")
 SCHEMA_VERSION = 1
 # sqlite3 error codes meaning the file itself is damaged: SQLITE_CORRUPT, SQLITE_NOTADB.
 CORRUPT_CODES = (11, 26)
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS files (
-    id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
-    hash TEXT NOT NULL, checked_ns INTEGER NOT NULL, chunks INTEGER NOT NULL, tokens INTEGER NOT NULL,
-    version INTEGER NOT NULL, vectors BLOB NOT NULL
-);
-CREATE TABLE IF NOT EXISTS chunks (
-    id INTEGER PRIMARY KEY, file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE, seq INTEGER NOT NULL,
-    start_line INTEGER NOT NULL, end_line INTEGER NOT NULL, page INTEGER, text TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS chunks_by_file ON chunks(file_id, seq);
-CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(text, content='chunks', content_rowid='id');
-CREATE TRIGGER IF NOT EXISTS chunks_fts_add AFTER INSERT ON chunks BEGIN
-    INSERT INTO chunks_fts(rowid, text) VALUES (new.id, new.text);
-END;
-CREATE TRIGGER IF NOT EXISTS chunks_fts_drop AFTER DELETE ON chunks BEGIN
-    INSERT INTO chunks_fts(chunks_fts, rowid, text) VALUES ('delete', old.id, old.text);
-END;
-CREATE TABLE IF NOT EXISTS roots (path TEXT PRIMARY KEY, indexed_at REAL NOT NULL);
-"""
+# Numbered, never edited once released: a new change is a new migration (tested from old files).
+MIGRATIONS: list[Migration] = [
+    (
+        "m001_index",
+        statements(
+            "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+            """CREATE TABLE IF NOT EXISTS files (
+                id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE, size INTEGER NOT NULL,
+                mtime_ns INTEGER NOT NULL, hash TEXT NOT NULL, checked_ns INTEGER NOT NULL, chunks INTEGER NOT NULL,
+                tokens INTEGER NOT NULL, version INTEGER NOT NULL, vectors BLOB NOT NULL
+            )""",
+            """CREATE TABLE IF NOT EXISTS chunks (
+                id INTEGER PRIMARY KEY, file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+                seq INTEGER NOT NULL, start_line INTEGER NOT NULL, end_line INTEGER NOT NULL, page INTEGER,
+                text TEXT NOT NULL
+            )""",
+            "CREATE INDEX IF NOT EXISTS chunks_by_file ON chunks(file_id, seq)",
+            "CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(text, content='chunks', content_rowid='id')",
+            """CREATE TRIGGER IF NOT EXISTS chunks_fts_add AFTER INSERT ON chunks BEGIN
+                INSERT INTO chunks_fts(rowid, text) VALUES (new.id, new.text);
+            END""",
+            """CREATE TRIGGER IF NOT EXISTS chunks_fts_drop AFTER DELETE ON chunks BEGIN
+                INSERT INTO chunks_fts(chunks_fts, rowid, text) VALUES ('delete', old.id, old.text);
+            END""",
+            "CREATE TABLE IF NOT EXISTS roots (path TEXT PRIMARY KEY, indexed_at REAL NOT NULL)",
+        ),
+    ),
+]
+# Files per read transaction when loading vectors: a lock wait or a cancel is checked between batches.
+VECTOR_BATCH = 256
 
 
 LEXICAL_ALL = "SELECT rowid, rank FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?"
@@ -134,18 +146,27 @@ class StoredChunk:
 
 
 class IndexStore:
-    """One SQLite index file; every method is safe to call from any thread, and from several processes."""
+    """One SQLite index file; every method is safe to call from any thread and from several processes, and no
+    wait on another process's lock lasts more than a few seconds (then StoreError)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
         self.path = path
+        self.read_only = read_only  # a folder we cannot write: serve what is indexed, change nothing
         self._lock = threading.RLock()
-        self._conn = _open(path)
+        self._conn = _open(path, read_only)
+
+    def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Reads (or one statement) under our lock, tried again while another process holds the file."""
+        with holding(self._lock, self.path):
+            return retrying(lambda: work(self._conn), self.path)
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction, taken up front so two servers never deadlock upgrading a read lock."""
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+        if self.read_only:
+            raise StoreError(f"{self.path.parent} is read-only: the search index cannot be updated", read_only=True)
+        with holding(self._lock, self.path):
+            retrying(lambda: self._conn.execute("BEGIN IMMEDIATE"), self.path)
             try:
                 yield self._conn
             except BaseException:
@@ -153,33 +174,21 @@ class IndexStore:
                 raise
             self._conn.execute("COMMIT")
 
-    @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        """One consistent snapshot for several reads."""
-        with self._lock:
-            self._conn.execute("BEGIN")
-            try:
-                yield self._conn
-            finally:
-                self._conn.execute("COMMIT")
-
     def close(self) -> None:
-        """Close the connection."""
-        with self._lock:
-            self._conn.close()
+        """Close the connection (skipped if a stuck call holds it: the process is ending anyway)."""
+        if self._lock.acquire(timeout=0.5):
+            try:
+                self._conn.close()
+            finally:
+                self._lock.release()
 
     def meta(self) -> dict[str, str]:
         """The meta table as a dict."""
-        with self._lock:
-            return dict(self._conn.execute("SELECT key, value FROM meta").fetchall())
+        return self._run(lambda db: dict(db.execute("SELECT key, value FROM meta").fetchall()))
 
     def identity(self) -> Identity | None:
         """The model the stored vectors came from, if any were stored."""
-        raw = self.meta().get("identity")
-        if raw is None:
-            return None
-        data = json.loads(raw)
-        return Identity(data["name"], int(data["dims"]), tuple(data["probe"]))
+        return _identity_of(self.meta())
 
     def adopt(self, identity: Identity) -> str | None:
         """Make the index belong to this model; returns why it was emptied, or None if it already did."""
@@ -203,8 +212,8 @@ class IndexStore:
 
     def files(self) -> dict[str, FileRecord]:
         """Every indexed file by path."""
-        with self._lock:
-            rows = self._conn.execute("SELECT id, path, size, mtime_ns, hash, checked_ns, chunks FROM files").fetchall()
+        sql = "SELECT id, path, size, mtime_ns, hash, checked_ns, chunks FROM files"
+        rows = self._run(lambda db: db.execute(sql).fetchall())
         return {row[1]: FileRecord(*row) for row in rows}
 
     def store(self, new_files: Sequence[NewFile]) -> int:
@@ -237,8 +246,7 @@ class IndexStore:
 
     def note_roots(self, roots: Sequence[str], *, changed: bool = True) -> None:
         """Remember the folders and files a search or `mcp-open index` covered, and when (for --status)."""
-        with self._lock:
-            known = {r[0] for r in self._conn.execute("SELECT path FROM roots")}
+        known = {r[0] for r in self._run(lambda db: db.execute("SELECT path FROM roots").fetchall())}
         if not changed and known.issuperset(roots):
             return  # nothing new to say: no write lock for a plain search
         now = time.time()
@@ -247,23 +255,17 @@ class IndexStore:
 
     def generation(self) -> int:
         """A counter every change bumps, so caches in any process know when to reload."""
-        with self._lock:
-            return _generation(self._conn)
+        return self._run(_generation)
 
     def versions(self) -> dict[int, int]:
         """file id -> the generation that last wrote its vectors."""
-        with self._lock:
-            return dict(self._conn.execute("SELECT id, version FROM files").fetchall())
+        return self._run(lambda db: dict(db.execute("SELECT id, version FROM files").fetchall()))
 
     def vectors_of(self, file_ids: Sequence[int]) -> Iterator[tuple[int, int, list[int], bytes]]:
         """(file id, version, chunk ids in order, float16 vector bytes) for each file still indexed."""
-        with self._read() as db:
-            for file_id in file_ids:
-                row = db.execute("SELECT version, vectors FROM files WHERE id = ?", (file_id,)).fetchone()
-                if row is None:
-                    continue
-                ids = [r[0] for r in db.execute("SELECT id FROM chunks WHERE file_id = ? ORDER BY seq", (file_id,))]
-                yield file_id, row[0], ids, row[1]
+        for start in range(0, len(file_ids), VECTOR_BATCH):
+            batch = file_ids[start : start + VECTOR_BATCH]
+            yield from self._run(lambda db, batch=batch: _vectors(db, batch))  # type: ignore[misc]
 
     def lexical(self, match: str, file_ids: Sequence[int] | None, limit: int) -> list[tuple[int, float]]:
         """(chunk id, bm25 relevance, higher is better) of the best full-text matches, within files if given."""
@@ -272,8 +274,7 @@ class IndexStore:
             sql, args = LEXICAL_ALL, (match, limit)
         else:
             sql, args = LEXICAL_WITHIN, (match, json.dumps(list(file_ids)), limit)
-        with self._lock:
-            return [(int(i), -float(s)) for i, s in self._conn.execute(sql, args)]
+        return [(int(i), -float(s)) for i, s in self._run(lambda db: db.execute(sql, args).fetchall())]
 
     def chunks(self, ids: Sequence[int]) -> dict[int, StoredChunk]:
         """Passages by id, with their file's path."""
@@ -281,22 +282,18 @@ class IndexStore:
             "SELECT c.id, f.path, c.start_line, c.end_line, c.page, c.text FROM chunks c JOIN files f "
             "ON f.id = c.file_id WHERE c.id IN (SELECT value FROM json_each(?))"
         )
-        with self._lock:
-            return {row[0]: StoredChunk(*row) for row in self._conn.execute(sql, (json.dumps(list(ids)),))}
+        rows = self._run(lambda db: db.execute(sql, (json.dumps(list(ids)),)).fetchall())
+        return {row[0]: StoredChunk(*row) for row in rows}
 
     def status(self) -> dict[str, object]:
         """What is indexed: model, counts, size on disk and the folders covered."""
-        with self._read() as db:
-            files, chunks, tokens = db.execute(
-                "SELECT count(*), coalesce(sum(chunks), 0), coalesce(sum(tokens), 0) FROM files"
-            ).fetchone()
-            roots = db.execute("SELECT path, indexed_at FROM roots ORDER BY path").fetchall()
-        identity = self.identity()
+        files, chunks, tokens, roots, meta = self._run(_status)
+        identity = _identity_of(meta)
         return {
             "file": str(self.path),
             "model": identity.name if identity else None,
             "dimensions": identity.dims if identity else None,
-            "schema_version": int(self.meta().get("schema_version", SCHEMA_VERSION)),
+            "schema_version": int(meta.get("schema_version", SCHEMA_VERSION)),
             "files": files,
             "chunks": chunks,
             "tokens": tokens,
@@ -305,21 +302,65 @@ class IndexStore:
         }
 
 
-def _open(path: Path) -> sqlite3.Connection:
-    """Connect, create the schema and read once, so a damaged file shows itself now (IndexCorrupt)."""
+def _snapshot(db: sqlite3.Connection, read: Callable[[sqlite3.Connection], T]) -> T:
+    """Several reads from one consistent snapshot."""
+    db.execute("BEGIN")
+    try:
+        return read(db)
+    finally:
+        db.execute("COMMIT")
+
+
+def _vectors(db: sqlite3.Connection, file_ids: Sequence[int]) -> list[tuple[int, int, list[int], bytes]]:
+    def read(db: sqlite3.Connection) -> list[tuple[int, int, list[int], bytes]]:
+        out = []
+        for file_id in file_ids:
+            row = db.execute("SELECT version, vectors FROM files WHERE id = ?", (file_id,)).fetchone()
+            if row is not None:
+                ids = [r[0] for r in db.execute("SELECT id FROM chunks WHERE file_id = ? ORDER BY seq", (file_id,))]
+                out.append((file_id, row[0], ids, row[1]))
+        return out
+
+    return _snapshot(db, read)
+
+
+def _status(db: sqlite3.Connection) -> tuple[int, int, int, list[tuple[str, float]], dict[str, str]]:
+    def read(db: sqlite3.Connection) -> tuple[int, int, int, list[tuple[str, float]], dict[str, str]]:
+        files, chunks, tokens = db.execute(
+            "SELECT count(*), coalesce(sum(chunks), 0), coalesce(sum(tokens), 0) FROM files"
+        ).fetchone()
+        roots = db.execute("SELECT path, indexed_at FROM roots ORDER BY path").fetchall()
+        return files, chunks, tokens, roots, dict(db.execute("SELECT key, value FROM meta").fetchall())
+
+    return _snapshot(db, read)
+
+
+def _identity_of(meta: dict[str, str]) -> Identity | None:
+    raw = meta.get("identity")
+    if raw is None:
+        return None
+    data = json.loads(raw)
+    return Identity(data["name"], int(data["dims"]), tuple(data["probe"]))
+
+
+def _open(path: Path, read_only: bool) -> sqlite3.Connection:
+    """Connect, bring the schema up to date and read once, so a damaged file shows itself now (IndexCorrupt)."""
     conn: sqlite3.Connection | None = None
     try:
-        conn = connect(path)
-        conn.executescript(SCHEMA)
+        conn = connect_read_only(path) if read_only else connect(path)
+        if not read_only:
+            migrate(conn, MIGRATIONS, path)
         conn.execute("PRAGMA foreign_keys = ON")
-        conn.execute("SELECT count(*), sum(length(vectors)) FROM files").fetchone()
+        retrying(lambda: conn.execute("SELECT count(*), sum(length(vectors)) FROM files").fetchone(), path)
         return conn
-    except sqlite3.DatabaseError as exc:
+    except (sqlite3.DatabaseError, StoreError) as exc:
         if conn is not None:
             conn.close()
-        if not is_corrupt(exc):
-            raise
-        raise IndexCorrupt(str(exc)) from exc
+        if isinstance(exc, StoreError) and exc.damaged:
+            raise IndexCorrupt(str(exc.__cause__ or exc)) from exc
+        if isinstance(exc, sqlite3.DatabaseError) and is_corrupt(exc):
+            raise IndexCorrupt(str(exc)) from exc
+        raise
 
 
 def discard(path: Path) -> None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mcp_open.engines.pieces import split_pieces
 from mcp_open.engines.protocol import Cancelled, Engine, Hooks
 from mcp_open.errors import McpOpenError
 from mcp_open.features.files.chunking import CHUNK_TOKENS, MARKDOWN_SUFFIXES, Chunk, chunk_text
@@ -21,11 +22,14 @@ BATCH_CHUNKS = 64
 # A file modified this close to when we read it may change again within the same mtime tick: hash it next time.
 RACY_NS = 2_000_000_000
 HEADER_TOKENS = 24
+# Texts are tokenized in pieces of this size: a cancel or --timeout lands between pieces, and llama.cpp's
+# tokenizers slow down sharply on one long unbroken text.
+COUNT_PIECE_CHARS = 4096
 
 if TYPE_CHECKING:
     import numpy as np
 
-ProgressFn = Callable[[int, int, str], None]
+ProgressFn = Callable[[float, int, str], None]
 
 
 @dataclass
@@ -61,6 +65,8 @@ class Syncer:
     progress: ProgressFn
     should_stop: Callable[[], bool]
     counts: SyncCounts = field(default_factory=SyncCounts)
+    _total: int = field(default=0, init=False)
+    _done: int = field(default=0, init=False)  # files whose passages are stored (or need none)
 
     def run(self, files: Sequence[Path], folders: Sequence[Path]) -> SyncCounts:
         """Index new and changed files, drop deleted ones under the given folders (blocking)."""
@@ -77,18 +83,22 @@ class Syncer:
         return self.counts
 
     def _index(self, todo: list[Path], known: dict[str, FileRecord]) -> None:
+        # A file counts as done once its passages are stored, so the count moves while passages embed.
         pending: dict[str, _Pending] = {}
-        for done, path in enumerate(todo):
+        self._total, self._done = len(todo), 0
+        for read, path in enumerate(todo):
             if self.should_stop():
                 raise Cancelled
             self._read(path, known.get(str(path)), pending)
+            self._done += str(path) not in pending  # unchanged or unreadable: nothing to embed
             if sum(len(p.chunks) for p in pending.values()) >= BATCH_CHUNKS:
                 self._flush(pending)
-            self.progress(done + 1, len(todo), self._message(done + 1, len(todo)))
+            self._report(self._done, read + 1)
         self._flush(pending)
 
-    def _message(self, done: int, total: int) -> str:
-        return f"indexing: {done}/{total} files read, {self.counts.chunks_embedded} passages embedded"
+    def _report(self, done: float, read: int, embedding: int = 0) -> None:
+        embedded = self.counts.chunks_embedded + embedding
+        self.progress(done, self._total, f"indexing: {read}/{self._total} files read, {embedded} passages embedded")
 
     def _read(self, path: Path, record: FileRecord | None, pending: dict[str, _Pending]) -> None:
         """Hash a file; unchanged content only refreshes its stat signature, new content is chunked."""
@@ -108,12 +118,21 @@ class Syncer:
             return
         chunks = chunk_text(
             document.text,
-            self.engine.count_tokens,
+            self._count,
             markdown=path.suffix.lower() in MARKDOWN_SUFFIXES,
             pages=document.pages,
             max_tokens=min(CHUNK_TOKENS, self.engine.info.n_ctx - HEADER_TOKENS - 8),
         )
         pending[str(path)] = _Pending(stat, checked_ns, digest, chunks, path.name)
+
+    def _count(self, text: str) -> int:
+        """Tokens of text, counted in pieces with a cancel check between (one huge line took minutes whole)."""
+        total = 0
+        for piece in split_pieces(text, COUNT_PIECE_CHARS):
+            if self.should_stop():
+                raise Cancelled
+            total += self.engine.count_tokens(piece)
+        return total
 
     def _flush(self, pending: dict[str, _Pending]) -> None:
         """Embed the pending files' passages in one engine call and commit them in one transaction."""
@@ -125,7 +144,13 @@ class Syncer:
         vectors = np.zeros((0, self.dims), dtype=np.float32)
         tokens = 0
         if texts:
-            done = self.engine.embed(texts, truncate=True, hooks=Hooks(should_stop=self.should_stop))
+            files, read = len(pending), self._done + len(pending)
+
+            def embedded(count: int, total: int) -> None:
+                self._report(self._done + files * count / max(1, total), read, count)
+
+            hooks = Hooks(on_token=embedded, should_stop=self.should_stop)
+            done = self.engine.embed(texts, truncate=True, hooks=hooks)
             vectors, tokens = unit_rows(done.vectors), done.prompt_tokens
         new_files, row = [], 0
         for path, p in pending.items():
@@ -133,6 +158,7 @@ class Syncer:
             row += len(p.chunks)
             new_files.append(_new_file(path, p, block, tokens * len(p.chunks) // max(1, len(texts))))
         self.store.store(new_files)
+        self._done += len(new_files)
         self.counts.updated += len(new_files)
         self.counts.chunks_embedded += len(texts)
         self.counts.tokens += tokens

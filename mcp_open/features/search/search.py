@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from mcp_open.engines.protocol import Engine
-from mcp_open.errors import FileAccessError, ModelLoadError, ModelNotFoundError
+from mcp_open.errors import FileAccessError, ModelLoadError, ModelNotFoundError, StoreError
 from mcp_open.features.embed.embedding import query_text
 from mcp_open.features.files.sandbox import GLOB_CHARS, NO_ROOTS, Sandbox
 from mcp_open.features.search.fusion import Why, fts_query, relative_score_fusion, single
@@ -31,6 +31,7 @@ from mcp_open.features.search.schemas import IndexStats, Passage, SearchMode, Se
 from mcp_open.features.search.vectors import VectorCache
 from mcp_open.runtime.calls import CallContext
 from mcp_open.runtime.slots import LoadedModel, ModelSlot
+from mcp_open.store.db import holding
 
 if TYPE_CHECKING:
     import numpy as np
@@ -38,6 +39,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+_READ_ONLY_SAID: set[Path] = set()  # read-only index files already reported in the log
+READ_ONLY_NOTE = (
+    "the index folder {folder} is read-only: this searched what was indexed before; files added or changed since "
+    "were not read. Make the folder writable (or set --data-dir) to keep the index current."
+)
 PROBE_TEXT = "mcp-open index probe: which model wrote these vectors?"
 MIN_CANDIDATES = 50  # each ranking contributes at least this many candidates to the fusion
 
@@ -108,19 +114,20 @@ class Indexes:
     def open(self, engine: Engine) -> tuple[OpenIndex, str | None]:
         """The model's index, adopted by it; the second value says why it was rebuilt, if it was."""
         identity = self._identity(engine)
-        with self._lock:
+        path = self.path_for(identity.name)
+        with holding(self._lock, path):
             current = self._open.get(identity.name)
             note = None
             if current is None:
-                store, note = _open_store(self.path_for(identity.name))
+                store, note = _open_store(path)
                 current = self._open[identity.name] = OpenIndex(store, VectorCache(), identity)
             current.identity = identity
-            reason = current.store.adopt(identity)
+            reason = None if current.store.read_only else current.store.adopt(identity)
             return current, note or reason
 
     def drop(self, model_name: str) -> None:
         """Forget an index whose file turned out damaged, and move the file aside."""
-        with self._lock:
+        with holding(self._lock, self.path_for(model_name)):
             current = self._open.pop(model_name, None)
             if current is not None:
                 current.store.close()
@@ -128,10 +135,14 @@ class Indexes:
 
     def close(self) -> None:
         """Close every open index."""
-        with self._lock:
+        if not self._lock.acquire(timeout=0.5):  # a call stuck on the file holds it; the process is ending anyway
+            return
+        try:
             for current in self._open.values():
                 current.store.close()
             self._open.clear()
+        finally:
+            self._lock.release()
 
     def _identity(self, engine: Engine) -> Identity:
         """The engine's name, width and vector for the probe text (computed once per loaded engine)."""
@@ -201,8 +212,9 @@ def _with_rebuild(indexes: Indexes, engine: Engine, work: Callable[[OpenIndex, s
         try:
             opened, note = indexes.open(engine)
             return work(opened, damaged or note)
-        except (IndexCorrupt, sqlite3.DatabaseError) as exc:
-            if (isinstance(exc, sqlite3.DatabaseError) and not is_corrupt(exc)) or damaged is not None:
+        except (IndexCorrupt, sqlite3.DatabaseError, StoreError) as exc:
+            corrupt = isinstance(exc, IndexCorrupt) or (exc.damaged if isinstance(exc, StoreError) else is_corrupt(exc))
+            if not corrupt or damaged is not None:
                 raise
             log.warning("the search index for %s is damaged (%s); rebuilding it", engine.info.name, exc)
             indexes.drop(engine.info.name)
@@ -218,8 +230,11 @@ def _search(
     progress: ProgressFn,
     should_stop: Callable[[], bool],
 ) -> SearchOutcome:
-    counts = Syncer(opened.store, engine, opened.identity.dims, progress, should_stop).run(job.files, job.folders)
-    opened.store.note_roots([str(f) for f in job.folders], changed=bool(counts.updated or counts.removed))
+    if opened.store.read_only:
+        counts, note = SyncCounts(), READ_ONLY_NOTE.format(folder=opened.store.path.parent)
+    else:
+        counts = Syncer(opened.store, engine, opened.identity.dims, progress, should_stop).run(job.files, job.folders)
+        opened.store.note_roots([str(f) for f in job.folders], changed=bool(counts.updated or counts.removed))
     records = opened.store.files()
     scope = [records[str(p)] for p in job.files if str(p) in records]
     scope_ids = [r.id for r in scope]
@@ -259,9 +274,17 @@ def _query_vector(engine: Engine, job: SearchJob) -> tuple[np.ndarray, int]:
 
 
 def _open_store(path: Path) -> tuple[IndexStore, str | None]:
-    """Open an index file; a damaged one is moved aside and replaced by an empty one, which the note says."""
+    """Open an index file; a damaged one is moved aside and replaced by an empty one, which the note says; in a
+    read-only folder an existing index is opened for reading (said once in the log, and in every result)."""
     try:
         return IndexStore(path), None
+    except StoreError as exc:
+        if not exc.read_only or not path.is_file():
+            raise
+        if path not in _READ_ONLY_SAID:
+            _READ_ONLY_SAID.add(path)
+            log.warning("%s; searching what it already holds, without updating it", exc)
+        return IndexStore(path, read_only=True), None
     except IndexCorrupt as exc:
         log.warning("the search index %s is damaged (%s); rebuilding it", path, exc)
         discard(path)
@@ -274,6 +297,9 @@ def status(folder: Path) -> list[dict[str, object]]:
     for path in sorted(folder.glob("*.sqlite3")):
         try:
             store = IndexStore(path)
+        except StoreError as exc:
+            out.append({"file": str(path), "error": str(exc)})
+            continue
         except (IndexCorrupt, sqlite3.DatabaseError) as exc:
             out.append({"file": str(path), "error": f"damaged ({exc}); the next search or index run rebuilds it"})
             continue

