@@ -15,7 +15,7 @@ import pytest
 from mcp import Client
 
 from mcp_open.edge.server import build_server
-from mcp_open.features.service import Service
+from mcp_open.edge.wiring import compose
 from mcp_open.runtime.slots import MAX_CRASHES
 from mcp_open.settings import Settings
 from tests.crashing_engine import ASSERTION, LAST_WORDS, worker_loader, worker_pids
@@ -31,7 +31,7 @@ def text_of(result: Any) -> str:
 async def crashing_client(**settings: Any) -> AsyncIterator[Client]:
     """A real server whose models are CrashingEngines, each in a worker process of its own."""
     config = Settings(model="crashy-chat", embed_model="crashy-embed", **settings)
-    async with Client(build_server(config, Service(config, loader=worker_loader(replies=[["fine"]])))) as client:
+    async with Client(build_server(config, compose(config, loader=worker_loader(replies=[["fine"]])))) as client:
         yield client
 
 

@@ -139,7 +139,7 @@ class ModelSlot:
             )
 
     def _load(self, call: CallContext) -> None:
-        """Load in a worker thread; the model stays loaded even if the call that asked is cancelled."""
+        """Load in a worker thread; a worker process load is abandoned (the process ended) if the call is cancelled."""
         call.progress.note(f"loading the {self.role} model {self.spec}")
         token = load_should_stop.set(call.should_stop)  # a worker load is abandoned when its call is cancelled
         try:
