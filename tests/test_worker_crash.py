@@ -145,3 +145,16 @@ async def test_a_worker_killed_while_it_loads_fails_that_call_only() -> None:
                 os.kill(pid, signal.SIGKILL)  # while it starts and loads
         assert results[0].is_error and "died with SIGKILL" in text_of(results[0])
         assert not (await generate(client, "hello")).is_error
+
+
+async def test_keep_alive_ends_the_idle_worker_and_the_next_call_starts_one() -> None:
+    before = set(worker_pids())
+    async with crashing_client(keep_alive=0.005) as client:  # 0.3 s idle
+        await generate(client, "hello")
+        (first,) = set(worker_pids()) - before
+        with anyio.fail_after(10):
+            while first in worker_pids():
+                await anyio.sleep(0.05)
+        assert chat_slot(await info(client))["state"] == "unloaded"
+        again = await generate(client, "hello")
+        assert not again.is_error and again.structured_content["text"] == "fine"
