@@ -98,6 +98,11 @@ class Settings(BaseSettings):
     )
     max_file_mb: float = Field(20.0, gt=0, le=100_000, description="Largest file the file tools read, in MB.")
     max_files: int = Field(1000, ge=1, le=1_000_000, description="Most files one glob or folder may match.")
+    allow_secret_files: bool = Field(
+        False,
+        description="Let the file tools read, index and write names that usually hold secrets (.env, .git/, "
+        ".ssh/, *.pem, *.key, id_*, credentials*, ...); off by default.",
+    )
 
     @field_validator("allow_dirs", mode="before")
     @classmethod

@@ -12,7 +12,7 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel
 
-from mcp_open.edge.results import compact
+from mcp_open.edge.results import compact, shaped
 from mcp_open.features.accounting.account import FinishedCall
 from mcp_open.features.accounting.recorder import Recorder
 
@@ -45,8 +45,13 @@ def _request(ctx: Context) -> tuple[str, str]:
 
 def _finished(tool: str, arguments: str, result: object, started: float) -> FinishedCall:
     """A successful call; what the agent reads is the result as compact JSON (the text block the client gets,
-    with embed's vectors counted in, since an agent that asked for vectors reads them from structuredContent)."""
+    with embed's vectors counted in, since an agent that asked for vectors reads them from structuredContent).
+    A result too large to send reaches the client as an error, and is recorded as that error."""
     data = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
+    if isinstance(data, dict):
+        sent = shaped(tool, {"content": [], "structuredContent": data})
+        if sent.get("isError"):
+            return _failed(tool, arguments, sent["content"][0]["text"], started)
     text = compact(data) if isinstance(data, dict) else json.dumps(data, default=str)
     usage = getattr(result, "usage", None)
     return FinishedCall(

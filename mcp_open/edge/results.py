@@ -20,12 +20,18 @@ def compact(value: Any) -> str:
 async def shape_results(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
     """Middleware: a tools/call result's text is compact JSON without the vectors, and never too large."""
     result = await call_next(ctx)
-    if ctx.method != "tools/call" or not isinstance(result, dict) or result.get("isError"):
+    if ctx.method != "tools/call" or not isinstance(result, dict):
         return result
+    return shaped(str((ctx.params or {}).get("name", "")), result)
+
+
+def shaped(tool: str, result: dict[str, Any]) -> dict[str, Any]:
+    """A tool result as the client receives it: the text block rewritten, or an error when it is too large.
+
+    The usage ledger records calls through this too, so what it counts is what the client got."""
     structured = result.get("structuredContent")
-    if not isinstance(structured, dict):
+    if result.get("isError") or not isinstance(structured, dict):
         return result
-    tool = str((ctx.params or {}).get("name", ""))
     shaped = {**result, "content": [{"type": "text", "text": text_of(tool, structured)}]}
     size = wire_size(shaped)
     if size > MAX_RESULT_BYTES:

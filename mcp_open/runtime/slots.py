@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import anyio
 
 from mcp_open.engines.protocol import Cancelled, Engine, Supervised, load_should_stop
-from mcp_open.errors import EngineCrashedError, McpOpenError, ModelLoadError
+from mcp_open.errors import EngineCrashedError, McpOpenError, ModelLoadError, redact
 from mcp_open.runtime.calls import CallContext
 from mcp_open.runtime.queueing import FifoGate, InflightGate
 from mcp_open.settings import Settings
@@ -186,7 +186,7 @@ class ModelSlot:
         """What the info resource shows for this slot."""
         out: dict[str, object] = {"role": self.role, "spec": self.spec, "state": self.state, "loads": self.loads}
         if self.backend:
-            out["backend"] = self.backend
+            out["backend"] = redact(self.backend)
         if self.last_error:
             out["last_error"] = self.last_error
         if self.crashes:
