@@ -16,8 +16,8 @@ from mcp import Client
 from mcp_open.edge.server import build_server
 from mcp_open.engines.llama import EngineConfig, LlamaEngine
 from mcp_open.engines.protocol import Prompt, Turn
+from mcp_open.features.common.embedding import query_text
 from mcp_open.features.common.schemas import ChatMessage
-from mcp_open.features.embed.embedding import query_text
 from mcp_open.features.generate.chat import build_messages
 from mcp_open.features.generate.generation import make_prompt
 from mcp_open.features.translate.languages import normalize_target

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import time
 from types import FrameType
 
 import uvicorn
@@ -18,7 +17,6 @@ from mcp_open.settings import Settings
 
 # uvicorn waits this long for open responses (idle event streams) to end once the calls have answered.
 GRACEFUL_SECONDS = 0.5
-DRAIN_SECONDS = 5.0  # cancelled calls answer within ~0.1 s; a machine under heavy load may need longer
 
 
 class _StoppingServer(uvicorn.Server):
@@ -58,11 +56,8 @@ class _StoppingServer(uvicorn.Server):
         # should_exit, so only listeners that exist need closing.
         for listener in getattr(self, "servers", []):
             listener.close()  # stop accepting connections
-        self.in_flight.cancel_all()
-        await self.in_flight.drained(DRAIN_SECONDS)
-        deadline = time.monotonic() + DRAIN_SECONDS
-        while self.posts.count and time.monotonic() < deadline:
-            await asyncio.sleep(0.01)  # the error replies reach their event streams, which then end
+        # The error replies reach their event streams, which then end.
+        await self.in_flight.stop_and_drain(lambda: self.posts.count)
         self.should_exit = True
 
 

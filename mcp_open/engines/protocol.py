@@ -19,7 +19,8 @@ class Cancelled(Exception):
     """The caller asked the engine to stop."""
 
 
-def _never() -> bool:
+def never() -> bool:
+    """A should_stop for callers that never stop a call."""
     return False
 
 
@@ -78,7 +79,7 @@ class Hooks:
 
     on_prompt: ProgressFn | None = None
     on_token: ProgressFn | None = None
-    should_stop: StopFn = _never
+    should_stop: StopFn = never
 
 
 @dataclass

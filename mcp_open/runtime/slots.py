@@ -21,7 +21,7 @@ from mcp_open.settings import Settings
 if TYPE_CHECKING:
     from mcp_open.models.ggufinfo import GgufInfo
     from mcp_open.models.gpu import OffloadPlan
-    from mcp_open.models.hub import ResolvedModel
+    from mcp_open.models.specs import ResolvedModel
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
@@ -14,9 +14,6 @@ from mcp_open.edge.tools.args import FilesArg, RootsIn
 from mcp_open.features.common.schemas import EmbedResult
 from mcp_open.features.embed.embedder import Embedder
 
-if TYPE_CHECKING:
-    from mcp_open.edge.wiring import App
-
 NAME = "embed"
 DESCRIPTION = (
     "Embed texts as vectors with the local embedding model (one vector per text, in order). Prefer `rank` "
@@ -25,11 +22,6 @@ DESCRIPTION = (
     "`files` instead of `texts` embeds each whole file (one vector per file; `paths` says which)."
 )
 ANNOTATIONS = ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=False, idempotent_hint=True)
-
-
-def mount(mcp: MCPServer, app: App, runner: CallRunner) -> None:
-    """Add the tool to a server, over the app's embedder."""
-    register(mcp, app.embedder, runner)
 
 
 def register(mcp: MCPServer, embedder: Embedder, runner: CallRunner) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
@@ -14,23 +14,16 @@ from mcp_open.edge.tools.args import FilesArg, InstructionArg, RootsIn
 from mcp_open.features.common.schemas import RankResult
 from mcp_open.features.embed.embedder import Embedder
 
-if TYPE_CHECKING:
-    from mcp_open.edge.wiring import App
-
 NAME = "rank"
 DESCRIPTION = (
     "Rank `documents` by meaning against a `query` on the server, with the local embedding model, and return "
     "the `top_k` best as {index, score, text snippet}. Use this instead of pulling raw embeddings into the "
     "conversation: semantic search, deduplication, picking the relevant files or passages. `files` instead of "
-    "`documents` ranks the passages of those files (paragraphs of up to about 1,200 characters), each result "
+    "`documents` ranks the passages of those files (paragraphs of up to about 1,200 characters, cut as `search` "
+    "cuts them), each result "
     "with its `path`, first `line` and, for PDFs, `page`."
 )
 ANNOTATIONS = ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=False, idempotent_hint=True)
-
-
-def mount(mcp: MCPServer, app: App, runner: CallRunner) -> None:
-    """Add the tool to a server, over the app's embedder."""
-    register(mcp, app.embedder, runner)
 
 
 def register(mcp: MCPServer, embedder: Embedder, runner: CallRunner) -> None:

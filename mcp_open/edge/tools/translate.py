@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
@@ -13,9 +13,6 @@ from mcp_open.edge.calls import CallRunner
 from mcp_open.edge.tools.args import FilesArg, OutputArg, OverwriteArg, RootsOut
 from mcp_open.features.common.schemas import Formality, TranslateRequest, TranslateResult
 from mcp_open.features.translate.translator import Translator
-
-if TYPE_CHECKING:
-    from mcp_open.edge.wiring import App
 
 NAME = "translate"
 DESCRIPTION = (
@@ -30,11 +27,6 @@ DESCRIPTION = (
 )
 # It writes files when given output_path (replacing them only with overwrite=true); the same call writes the same.
 ANNOTATIONS = ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=False, idempotent_hint=True)
-
-
-def mount(mcp: MCPServer, app: App, runner: CallRunner) -> None:
-    """Add the tool to a server, over the app's translator."""
-    register(mcp, app.translator, runner)
 
 
 def register(mcp: MCPServer, translator: Translator, runner: CallRunner) -> None:

@@ -22,14 +22,11 @@ from mcp_open.engines.protocol import (
     Prompt,
     Sampling,
     StopFn,
+    never,
     room_for,
 )
 from mcp_open.engines.templates import supports_thinking_switch
 from mcp_open.errors import ModelLoadError
-
-
-def _never() -> bool:
-    return False
 
 
 def llama_kwargs(config: EngineConfig) -> dict[str, object]:
@@ -120,7 +117,7 @@ class LlamaEngine:
         *,
         add_special: bool = True,
         parse_special: bool = False,
-        should_stop: StopFn = _never,
+        should_stop: StopFn = never,
         limit: int | None = None,
     ) -> list[int]:
         """Tokens of text (see Tokens.tokenize)."""
@@ -140,7 +137,7 @@ class LlamaEngine:
         """Tokens the prompt takes once rendered."""
         return len(self.tokens.render(prompt))
 
-    def render(self, prompt: Prompt, should_stop: StopFn = _never) -> list[int]:
+    def render(self, prompt: Prompt, should_stop: StopFn = never) -> list[int]:
         """Prompt tokens (see Tokens.render)."""
         return self.tokens.render(prompt, should_stop)
 

@@ -8,9 +8,10 @@ from pathlib import Path
 
 from mcp_open.engines.protocol import Embedded
 from mcp_open.errors import InvalidRequestError
+from mcp_open.features.common.embedding import check_texts, query_text
 from mcp_open.features.common.limits import check_rank_size
 from mcp_open.features.common.schemas import EmbedResult, EmbedUsage, RankedDocument, RankResult
-from mcp_open.features.embed.embedding import check_texts, embed_texts, query_text, rank, shape_vectors, to_lists
+from mcp_open.features.embed.embedding import embed_texts, rank, shape_vectors, to_lists
 from mcp_open.features.files import material
 from mcp_open.features.files.folders import Folders
 from mcp_open.runtime.calls import CallContext

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from mcp_open.engines.pieces import split_pieces
 from mcp_open.engines.protocol import Cancelled, Engine, Hooks
 from mcp_open.errors import McpOpenError
+from mcp_open.features.common.embedding import unit_rows
 from mcp_open.features.files.chunking import CHUNK_TOKENS, MARKDOWN_SUFFIXES, Chunk, chunk_text
 from mcp_open.features.files.readers import read_document
 from mcp_open.features.files.sandbox import Sandbox
@@ -167,15 +168,6 @@ class Syncer:
         self.counts.chunks_embedded += len(texts)
         self.counts.tokens += tokens
         pending.clear()
-
-
-def unit_rows(vectors: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit length (cosine becomes a dot product)."""
-    import numpy as np
-
-    array = np.asarray(vectors, dtype=np.float32)
-    norms = np.linalg.norm(array, axis=1, keepdims=True)
-    return array / np.where(norms == 0, 1.0, norms)
 
 
 def _embedded_text(header: str, chunk: Chunk) -> str:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from mcp_open.engines.protocol import Engine
 from mcp_open.errors import FileAccessError, ModelLoadError, ModelNotFoundError, StoreError
-from mcp_open.features.embed.embedding import query_text
+from mcp_open.features.common.embedding import query_text, unit_rows
 from mcp_open.features.files.sandbox import GLOB_CHARS, NO_ROOTS, Sandbox
 from mcp_open.features.search.fusion import Why, fts_query, relative_score_fusion, single
 from mcp_open.features.search.index_store import (
@@ -26,7 +26,7 @@ from mcp_open.features.search.index_store import (
     index_file_name,
     is_corrupt,
 )
-from mcp_open.features.search.indexing import ProgressFn, SyncCounts, Syncer, unit_rows
+from mcp_open.features.search.indexing import ProgressFn, SyncCounts, Syncer
 from mcp_open.features.search.schemas import IndexStats, Passage, SearchMode, SearchResult, SearchUsage
 from mcp_open.features.search.vectors import VectorCache
 from mcp_open.runtime.calls import CallContext

@@ -6,7 +6,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from mcp_open.features.embed.embedding import check_texts
+from mcp_open.features.common.embedding import check_texts
 from mcp_open.features.files.folders import Folders
 from mcp_open.features.search import search as searching
 from mcp_open.features.search.schemas import SearchMode, SearchResult

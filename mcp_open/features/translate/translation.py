@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from mcp_open.engines.protocol import Completion, Engine, Hooks, Prompt, Sampling, Turn
 from mcp_open.errors import ContextOverflowError
 from mcp_open.features.common.limits import check_bytes, has_content, utf8_size
-from mcp_open.features.generate.chat import split_thinking
+from mcp_open.features.common.thinking import split_thinking
 from mcp_open.features.translate.languages import Language
 from mcp_open.runtime.calls import CallContext
 

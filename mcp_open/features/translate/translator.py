@@ -15,11 +15,11 @@ from mcp_open.features.common.schemas import (
     TranslateResult,
     Translation,
 )
+from mcp_open.features.common.usage import usage_of
 from mcp_open.features.files import material
+from mcp_open.features.files import outputs as writes
 from mcp_open.features.files.folders import Folders
 from mcp_open.features.files.sandbox import Sandbox, is_glob
-from mcp_open.features.generate import file_jobs as jobs
-from mcp_open.features.generate import generation
 from mcp_open.features.translate import translation
 from mcp_open.features.translate.languages import (
     Language,
@@ -59,23 +59,23 @@ class Translator:
             spec = req.output_path
             many = len(sources) > 1 or any(is_glob(f) for f in req.files)  # a glob writes a folder, even for one
             plan = await call.run_in_thread(
-                lambda: jobs.plan_outputs(box, spec, sources, many=many, suffix=target.code, overwrite=req.overwrite)
+                lambda: writes.plan_outputs(box, spec, sources, many=many, suffix=target.code, overwrite=req.overwrite)
             )
         names = [s.shown for s in sources] or None
         job = req.model_copy(update={"texts": texts})
         async with self.slot.use(call) as model:
             outcome = await call.run_in_thread(lambda: self._translate_all(model, job, source, target, call, names))
         translations, completions, spent = outcome
-        usage = generation.usage_of(completions, one_prompt=False)
+        usage = usage_of(completions, one_prompt=False)
         if plan:
             outputs = [
-                jobs.Output(t.text, tokens, s.shown, t.detected_source_lang)
+                writes.Output(t.text, tokens, s.shown, t.detected_source_lang)
                 for path, s, t, tokens in zip(plan, sources, translations, spent, strict=True)
             ]
             written = await call.run_in_thread(
-                lambda: jobs.write_outputs(box, plan, outputs, call, overwrite=req.overwrite)
+                lambda: writes.write_outputs(box, plan, outputs, call, overwrite=req.overwrite)
             )
-            shown, more = jobs.condensed(written, req.output_path or "")
+            shown, more = writes.condensed(written, req.output_path or "")
             return TranslateResult(
                 translations=[],
                 target_lang=target.code,
