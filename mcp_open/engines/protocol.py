@@ -179,7 +179,7 @@ class Supervised(Protocol):
 
 # What a model load in progress asks to learn that its call was cancelled: the slot sets it around its loader, in
 # the loading thread; a loader that can abandon a load (the worker process) asks it, others never do.
-load_should_stop: ContextVar[StopFn] = ContextVar("load_should_stop", default=_never)
+load_should_stop: ContextVar[StopFn] = ContextVar("load_should_stop", default=never)
 
 
 def find_stop(text: str, stop: Sequence[str], seen: int) -> tuple[int, str] | None:

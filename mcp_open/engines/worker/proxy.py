@@ -18,6 +18,7 @@ from mcp_open.engines.protocol import (
     Prompt,
     Sampling,
     StopFn,
+    never,
 )
 from mcp_open.engines.worker.crash import crash_error
 from mcp_open.engines.worker.process import DIED, WorkerProcess
@@ -26,10 +27,6 @@ from mcp_open.engines.worker.wire import unpack_error
 POLL_SECONDS = 0.01  # how often a waiting call asks whether it was cancelled
 # A cancel the worker does not answer within this long (inside a model load, a long native call) ends the process.
 KILL_AFTER_SECONDS = 2.0
-
-
-def _never() -> bool:
-    return False
 
 
 class WorkerEngine:
@@ -47,16 +44,16 @@ class WorkerEngine:
         """A fresh worker with nothing loaded yet (it reports the llama.cpp build first)."""
         return cls(WorkerProcess(name), name)
 
-    def features(self, should_stop: StopFn = _never) -> dict[str, object]:
+    def features(self, should_stop: StopFn = never) -> dict[str, object]:
         """What the worker's llama.cpp build can do."""
         found: dict[str, object] = self._call("features", (), {}, Hooks(should_stop=should_stop), "starting")
         return found
 
-    def load_llama(self, path: str, config: EngineConfig, should_stop: StopFn = _never) -> None:
+    def load_llama(self, path: str, config: EngineConfig, should_stop: StopFn = never) -> None:
         """Load a GGUF with llama.cpp in the worker; a cancel ends the worker (a load cannot stop by itself)."""
         self._loaded(self._call("load", ("llama", path, config), {}, Hooks(should_stop=should_stop), "loading"))
 
-    def load_factory(self, factory: str, kwargs: dict[str, Any], should_stop: StopFn = _never) -> None:
+    def load_factory(self, factory: str, kwargs: dict[str, Any], should_stop: StopFn = never) -> None:
         """Build an engine in the worker from `module:function` (tests serve scripted engines this way)."""
         self._loaded(self._call("load", ("factory", factory, kwargs), {}, Hooks(should_stop=should_stop), "loading"))
 
