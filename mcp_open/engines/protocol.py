@@ -97,6 +97,8 @@ class Completion:
     decode_steps: int = 0  # tokens sampled after the first one: what decode_seconds paid for
     reasoning: str | None = None  # engines that separate reasoning themselves (remote servers) put it here
     token_ids: list[int] = field(default_factory=list)
+    drafted_tokens: int = 0  # prompt-lookup draft tokens verified (speculative decoding)
+    accepted_tokens: int = 0  # of those, the ones the sampler picked too
 
 
 @dataclass

@@ -52,6 +52,8 @@ class Usage(BaseModel):
     prompt_seconds: float = Field(description="Time to first token: queue excluded, prompt processing included.")
     seconds: float = Field(description="Wall time of the model work (prompt plus decoding).")
     tokens_per_second: float = Field(description="Decoding speed: tokens per second after the first token.")
+    drafted_tokens: int = Field(0, description="Speculative decoding: tokens guessed from the prompt and checked.")
+    accepted_tokens: int = Field(0, description="Of the drafted tokens, those the model would have written anyway.")
 
 
 class WrittenFile(BaseModel):
