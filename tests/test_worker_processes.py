@@ -31,15 +31,16 @@ async def test_a_real_worker_killed_while_decoding_costs_that_call_only(
     async with connect_once(tiny_settings(tiny_chat, tiny_embed)) as client:
         killed: list[int] = []
 
-        async def kill_on_first_token(_p: float, _total: float | None, message: str | None) -> None:
-            if not killed and message and "tokens" in message and "prompt" not in message:
+        async def kill_once_it_decodes(_p: float, _total: float | None, message: str | None) -> None:
+            # The prompt's batches or the first tokens: either way the worker is inside complete().
+            if not killed and message and ("reading the prompt" in message or "tokens" in message):
                 killed.extend(set(worker_pids()) - before)
                 for pid in killed:
                     os.kill(pid, signal.SIGKILL)
 
-        args = {"prompt": "Tell a long story", "max_tokens": 900, "temperature": 1.0}
-        result = await client.call_tool("generate", args, progress_callback=kill_on_first_token)
-        assert killed and result.is_error
+        args = {"prompt": "word " * 300, "max_tokens": 400, "temperature": 1.0}
+        result = await client.call_tool("generate", args, progress_callback=kill_once_it_decodes)
+        assert killed and result.is_error, text_of(result)
         assert "died with SIGKILL while decoding" in text_of(result) and "tiny-qwen3.gguf" in text_of(result)
         again = await client.call_tool("generate", {"prompt": "Hi", "max_tokens": 4})
         assert not again.is_error and again.structured_content["usage"]["completion_tokens"] >= 1
