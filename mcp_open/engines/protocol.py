@@ -67,10 +67,11 @@ class Sampling:
 
 @dataclass(frozen=True)
 class Constraint:
-    """Decode only text that matches: a JSON Schema (already checked as enforceable) or one of fixed choices."""
+    """Decode only text that matches: a JSON Schema (checked as enforceable), fixed choices or a Lark grammar."""
 
     json_schema: dict[str, Any] | None = None
     choices: tuple[str, ...] | None = None
+    lark: str | None = None  # an llguidance Lark grammar (engines with EngineInfo.grammars only)
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,7 @@ class EngineInfo:
     architecture: str | None = None
     embedding: bool = False
     constraints: bool = True  # can decode under a Constraint
+    grammars: bool = True  # can decode under a Constraint's Lark grammar (a remote server cannot)
     exact_counts: bool = True  # count_tokens is the engine's own tokenizer, not an estimate
 
 
