@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from mcp_open.engines.protocol import Completion, Prompt, load_should_stop
+from mcp_open.engines.protocol import Completion, Prompt
 from mcp_open.engines.scripted import ScriptedEngine
 from mcp_open.engines.worker.proxy import WorkerEngine
 from mcp_open.runtime.slots import LoadedModel
@@ -65,9 +65,7 @@ def worker_loader(**engine: Any) -> Callable[..., LoadedModel]:
     def load(spec: str, _settings: Settings, embedding: bool, _progress: Callable[[str], None]) -> LoadedModel:
         worker = WorkerEngine.start(spec)
         try:
-            worker.load_factory(
-                "tests.crashing_engine:make", {"name": spec, "embedding": embedding, **engine}, load_should_stop.get()
-            )
+            worker.load_factory("tests.crashing_engine:make", {"name": spec, "embedding": embedding, **engine})
         except BaseException:
             worker.close()
             raise

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
@@ -179,11 +178,6 @@ class Supervised(Protocol):
     def alive(self) -> bool:
         """False once the engine's process has ended: the slot then drops it and the next call loads afresh."""
         ...
-
-
-# What a model load in progress asks to learn that its call was cancelled: the slot sets it around its loader, in
-# the loading thread; a loader that can abandon a load (the worker process) asks it, others never do.
-load_should_stop: ContextVar[StopFn] = ContextVar("load_should_stop", default=never)
 
 
 def find_stop(text: str, stop: Sequence[str], seen: int) -> tuple[int, str] | None:

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from mcp_open.engines.config import EngineConfig
-from mcp_open.engines.protocol import load_should_stop
 from mcp_open.engines.worker import features as build
 from mcp_open.engines.worker.proxy import WorkerEngine
 from mcp_open.models.ggufinfo import GgufInfo, read_info
@@ -39,18 +38,14 @@ def display_name(resolved: ResolvedModel) -> str:
 
 
 def load_local(spec: str, settings: Settings, embedding: bool, on_progress: Callable[[str], None]) -> LoadedModel:
-    """Resolve, inspect, plan offload and load one GGUF in a worker process of its own (blocking).
-
-    A cancelled call abandons the load: the worker is ended, and the next call starts afresh.
-    """
+    """Resolve, inspect, plan offload and load one GGUF in a worker process of its own (blocking)."""
     start = time.perf_counter()
-    should_stop = load_should_stop.get()
     resolved = resolve(spec, on_progress=on_progress)
     on_progress(f"loading {Path(resolved.path).name}")
     name = display_name(resolved)
     engine = WorkerEngine.start(name)
     try:
-        build.remember(engine.features(should_stop))
+        build.remember(engine.features())
         info = read_info(resolved.path)
         layout = layout_for(resolved, info, settings, gpu_facts(settings))
         plan = layout.offload
@@ -68,7 +63,7 @@ def load_local(spec: str, settings: Settings, embedding: bool, on_progress: Call
             verbose=settings.verbose,
             name=name,
         )
-        engine.load_llama(str(resolved.path), config, should_stop)
+        engine.load_llama(str(resolved.path), config)
     except BaseException:
         engine.close()
         raise

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from mcp_open.engines.protocol import Cancelled, Engine, Supervised, load_should_stop
+from mcp_open.engines.protocol import Engine, Supervised
 from mcp_open.errors import EngineCrashedError, McpOpenError, ModelLoadError, redact
 from mcp_open.runtime.calls import CallContext
 from mcp_open.runtime.queueing import FifoGate, InflightGate
@@ -167,16 +167,13 @@ class ModelSlot:
         pending.result()
 
     def _load(self, call: CallContext) -> None:
-        """Load in a worker thread; a worker process load is abandoned (the process ended) if the call is cancelled."""
+        """Load (in the load's own thread); a crash of the model's worker process while loading counts as a crash."""
         call.progress.note(f"loading the {self.role} model {self.spec}")
-        token = load_should_stop.set(call.should_stop)  # a worker load is abandoned when its call is cancelled
         try:
             self.model = self.loader(self.spec, self.settings, self.embedding, call.progress.note)
         except EngineCrashedError as exc:
             self._crashed(exc)
             raise
-        except Cancelled:
-            raise  # the call was cancelled while loading: the load was abandoned
         except McpOpenError as exc:
             self.last_error = str(exc)
             raise
@@ -186,8 +183,6 @@ class ModelSlot:
                 f"could not load the {self.role} model {self.spec}: {self.last_error}. Check the spec with "
                 f"`mcp-open models info {self.spec}`, or pick another model."
             ) from exc
-        finally:
-            load_should_stop.reset(token)
         self.last_error = None
         self.loads += 1
 
