@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from mcp_open.edge.wiring import App
 
 NAME = "languages"
-DESCRIPTION = "List the language codes `translate` accepts, with English and native names."
+DESCRIPTION = "The language codes `translate` accepts, with names."
 ANNOTATIONS = ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=False, idempotent_hint=True)
 
 

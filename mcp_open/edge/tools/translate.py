@@ -18,15 +18,10 @@ if TYPE_CHECKING:
     from mcp_open.edge.wiring import App
 
 NAME = "translate"
+WRITES = "`output_path` writes the translations (notes.md -> notes.de.md), returning receipts."
 DESCRIPTION = (
-    "Translate text with the local model. `text` is a string or a list of strings (one translation each, in "
-    "order). `target_lang` is a language code such as de, fr, ja, pt-BR, en-GB, zh-Hant (see the "
-    "`languages` tool); `source_lang` is detected when omitted and the detected code is reported. `context` "
-    "helps with ambiguity and is not translated. `formality`: default, more, less, prefer_more, "
-    "prefer_less. Line breaks and markdown are kept; the output is only the translation. Instead of `text`, "
-    "`files` translates whole files read on the server; with `output_path` the translations are written (a "
-    "folder for several files, names kept with a language suffix: notes.md -> notes.de.md) and `written` "
-    "holds receipts; existing files are replaced only with `overwrite: true`."
+    "Translate with the local model, formatting kept. `text` is a string or a list; or `files` read on the server. "
+    "The source language is detected unless given. " + WRITES
 )
 # It writes files when given output_path (replacing them only with overwrite=true); the same call writes the same.
 ANNOTATIONS = ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=False, idempotent_hint=True)
@@ -44,13 +39,11 @@ def register(mcp: MCPServer, translator: Translator, runner: CallRunner) -> None
     async def translate(
         ctx: Context,
         client_roots: RootsOut,
-        target_lang: Annotated[str, Field(description="Target language code, e.g. de, fr, ja, pt-BR, en-GB.")],
-        text: Annotated[
-            str | list[str] | None, Field(description="A text, or a list of texts translated one by one.")
-        ] = None,
-        source_lang: Annotated[str | None, Field(description="Source language code; detected if omitted.")] = None,
-        context: Annotated[str | None, Field(description="Background that helps; it is not translated.")] = None,
-        formality: Annotated[Formality, Field(description="Register of the translation.")] = "default",
+        target_lang: Annotated[str, Field(description="Language code: de, fr, ja, pt-BR, zh-Hant (see `languages`).")],
+        text: Annotated[str | list[str] | None, Field(description="A text or a list of texts.")] = None,
+        source_lang: Annotated[str | None, Field(description="Detected if omitted.")] = None,
+        context: Annotated[str | None, Field(description="Background, not translated.")] = None,
+        formality: Formality = "default",
         files: FilesArg = None,
         output_path: OutputArg = None,
         overwrite: OverwriteArg = False,

@@ -16,13 +16,13 @@ class StagedWrites:
     def __init__(self) -> None:
         self._staged: list[tuple[Path, Path, bool]] = []
 
-    def stage(self, target: Path, text: str, *, overwrite: bool) -> int:
-        """Write text to a temp file next to target; returns its size in bytes."""
+    def stage(self, target: Path, text: str | bytes, *, overwrite: bool) -> int:
+        """Write text (UTF-8) or bytes to a temp file next to target; returns its size in bytes."""
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
         temp = Path(name)
         self._staged.append((temp, target, overwrite))
-        data = text.encode("utf-8")
+        data = text.encode("utf-8") if isinstance(text, str) else text
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -70,7 +70,7 @@ def _place(temp: Path, target: Path, overwrite: bool) -> None:
         temp.unlink()
 
 
-def write_atomic(target: Path, text: str, *, overwrite: bool) -> int:
+def write_atomic(target: Path, text: str | bytes, *, overwrite: bool) -> int:
     """Write one file atomically; returns its size in bytes."""
     with StagedWrites() as staged:
         size = staged.stage(target, text, overwrite=overwrite)
