@@ -8,7 +8,6 @@ from contextlib import AsyncExitStack
 from typing import Any, TextIO
 
 from mcp import Client
-from mcp_open.features.service import Service
 
 from bench.config import Config
 from bench.models import BenchModel
@@ -16,6 +15,7 @@ from bench.procs import http_server, model_args, stdio_server
 from bench.session import note
 from bench.stats import summarize
 from mcp_open.edge.server import build_server
+from mcp_open.edge.wiring import App, compose
 from mcp_open.settings import Settings
 
 WARMUP_CALLS = 5
@@ -47,7 +47,7 @@ async def run(model: BenchModel, config: Config, errlog: TextIO) -> dict[str, An
     report: dict[str, Any] = {
         name: {f"{kind}_ms": summarize(values) for kind, values in kinds.items()} for name, kinds in samples.items()
     }
-    report["function"] = {"languages_ms": summarize(_function_calls(Service(settings), config.roundtrip_calls))}
+    report["function"] = {"languages_ms": summarize(_function_calls(compose(settings), config.roundtrip_calls))}
     report["calls"] = config.calls_per_repeat * config.repeats
     return report
 
@@ -67,11 +67,11 @@ async def _calls(client: Client, count: int) -> dict[str, list[float]]:
     return times
 
 
-def _function_calls(service: Service, count: int) -> list[float]:
+def _function_calls(app: App, count: int) -> list[float]:
     """The tool's own work as a plain function call, in milliseconds: the floor under any transport."""
     times = []
     for _ in range(count):
         start = time.perf_counter()
-        service.languages()
+        app.translator.languages()
         times.append((time.perf_counter() - start) * 1000)
     return times

@@ -15,12 +15,13 @@ from typing import Any
 import anyio
 import numpy as np
 from mcp import Client
-from mcp_open.features.service import Service
 
 from bench.search_corpus import SyntheticEmbedder, vocabulary, write_synthetic_corpus
 from bench.search_quality import run_quality
 from bench.stats import summarize
 from mcp_open.edge.server import build_server
+from mcp_open.edge.wiring import App, compose
+from mcp_open.features.files.sandbox import Sandbox
 from mcp_open.features.search import search as searching
 from mcp_open.features.search.index_store import NewChunk, NewFile
 from mcp_open.runtime.slots import LoadedModel
@@ -35,8 +36,8 @@ def note(message: str) -> None:
     print(f"[bench.search] {message}", file=sys.stderr, flush=True)
 
 
-def _service(engine: SyntheticEmbedder, settings: Settings) -> Service:
-    return Service(settings, loader=lambda _s, _t, _e, _n: LoadedModel(engine, 0.0))
+def _service(engine: SyntheticEmbedder, settings: Settings) -> App:
+    return compose(settings, loader=lambda _s, _t, _e, _n: LoadedModel(engine, 0.0))
 
 
 async def end_to_end(workdir: Path, files: int, repeats: int) -> dict[str, Any]:
@@ -122,7 +123,9 @@ def _rank_at(folder: Path, chunks: int, repeats: int) -> dict[str, Any]:
         query_text = QUERIES[i % len(QUERIES)]
         query = searching.unit_rows(engine.embed([query_text], truncate=True).vectors)[0]
         for mode in timings:
-            job = searching.SearchJob(query_text, mode, 5, None, (), ())  # type: ignore[arg-type]
+            job = searching.SearchJob(
+                query_text, mode, 5, None, (), (), Sandbox([folder], max_file_bytes=1, max_matches=1)
+            )  # type: ignore[arg-type]
             begun = time.perf_counter()
             ranked = searching.rank_scope(opened, job, None if mode == "lexical" else query, file_ids, len(file_ids))
             opened.store.chunks([item for item, _s, _w in ranked[:5]])

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from bench.search_corpus import Capturing, Labelled, write_labelled_set
+from mcp_open.features.files.sandbox import Sandbox
 from mcp_open.features.search import search as searching
 from mcp_open.features.search.fusion import fts_query, reciprocal_rank_fusion, relative_score_fusion
 from mcp_open.features.search.index_store import IndexStore
@@ -70,7 +71,8 @@ def _system_hits(
     """Whether the relevant file is among the top 5 passages, per query, through searching.search."""
     hits = []
     for item in labelled:
-        job = searching.SearchJob(item.query, mode, TOP, None, files, [])  # type: ignore[arg-type]
+        box = Sandbox([files[0].parent], max_file_bytes=10**8, max_matches=10**6)
+        job = searching.SearchJob(item.query, mode, TOP, None, files, [], box)  # type: ignore[arg-type]
         found = searching.search(indexes, engine, job, _progress, lambda: False)
         hits.append(any(Path(f.chunk.path).name == item.relevant for f in found.found))
         if mode == "hybrid":  # what the agent reads back, against reading the one file that answers

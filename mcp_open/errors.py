@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 class McpOpenError(Exception):
     """Base of every error mcp-open raises on purpose; its text is shown to the user."""
@@ -69,7 +71,30 @@ class OversizedTextError(ContextOverflowError):
 
 
 class RemoteEngineError(McpOpenError):
-    """An OpenAI-compatible backend failed; the message says what to check."""
+    """An OpenAI-compatible backend failed; the message says what to check (credentials redacted from it)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(redact(message))
+
+
+# Credentials the server was given (backend API keys, passwords in backend URLs): never shown in any error text.
+_SECRETS: set[str] = set()
+_URL_PASSWORD = re.compile(r"(?<=://)([^/@:\s]*):([^/@\s]+)@")
+MIN_SECRET_CHARS = 4  # shorter "secrets" would blank out ordinary words; URL passwords are caught by position
+
+
+def keep_secret(secret: str | None) -> None:
+    """Redact this credential from every error message from now on."""
+    if secret and len(secret) >= MIN_SECRET_CHARS:
+        _SECRETS.add(secret)
+
+
+def redact(text: str) -> str:
+    """Text with every known credential and any password in a URL replaced by ***."""
+    text = _URL_PASSWORD.sub(r"\1:***@", text)
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
 
 
 class ModelNotDownloadedError(ModelNotFoundError):

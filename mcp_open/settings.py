@@ -113,6 +113,11 @@ class Settings(BaseSettings):
         le=10_000_000,
         description="Largest tool result, in estimated tokens, the calling model is sent (Claude Code cuts at 25,000).",
     )
+    allow_secret_files: bool = Field(
+        False,
+        description="Let the file tools read, index and write names that usually hold secrets (.env, .git/, "
+        ".ssh/, *.pem, *.key, id_*, credentials*, ...); off by default.",
+    )
 
     @field_validator("allow_dirs", mode="before")
     @classmethod

@@ -1,1 +1,1 @@
-"""The test suite (a package, so no installed top-level `tests` package, such as mutmut's, can shadow it)."""
+"""The test suite (a package, so `tests.*` helpers win over any stray `tests` package installed in site-packages)."""

@@ -181,19 +181,20 @@ def test_pdf_without_text_is_refused(tmp_path: Path) -> None:
 
 
 def test_staged_writes_are_all_or_nothing(tmp_path: Path) -> None:
-    with StagedWrites() as staged:
+    box = sandbox(tmp_path)
+    with StagedWrites(box) as staged:
         staged.stage(tmp_path / "a.md", "A", overwrite=False)
         staged.stage(tmp_path / "sub" / "b.md", "B", overwrite=False)
         assert len(list(tmp_path.rglob("*.part"))) == 2
     assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == []  # left without commit: nothing stays
     (tmp_path / "b.md").write_text("old")
-    staged = StagedWrites()
+    staged = StagedWrites(box)
     staged.stage(tmp_path / "a.md", "A", overwrite=False)
     staged.stage(tmp_path / "b.md", "B", overwrite=False)
     with pytest.raises(FileAccessError, match=r"'b\.md' appeared while the call ran"):
         staged.commit()
     assert (tmp_path / "b.md").read_text() == "old" and not list(tmp_path.rglob("*.part"))
-    assert write_atomic(tmp_path / "b.md", "new", overwrite=True) == 3 and (tmp_path / "b.md").read_text() == "new"
+    assert write_atomic(box, tmp_path / "b.md", "new", overwrite=True) == 3 and (tmp_path / "b.md").read_text() == "new"
 
 
 def test_a_name_with_glob_characters_is_taken_literally_when_it_exists(tmp_path: Path) -> None:

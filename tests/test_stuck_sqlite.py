@@ -218,4 +218,4 @@ def test_an_index_from_before_migrations_opens_with_its_passages(tmp_path: Path)
     assert store.lexical('"penalty"', None, 5)[0][0] == 1
     store.close()
     with sqlite3.connect(path) as conn:
-        assert applied(conn) == ["m001_index"]
+        assert applied(conn) == [name for name, _step in MIGRATIONS]  # m001, then m002 (file identity)

@@ -16,9 +16,10 @@ from mcp_types import ListRootsResult
 
 from mcp_open.edge import recording
 from mcp_open.edge.lifecycle import CallStopped, in_flight_of
+from mcp_open.edge.results import ResultLimits
 from mcp_open.edge.roots import root_paths
 from mcp_open.engines.protocol import Cancelled
-from mcp_open.errors import McpOpenError
+from mcp_open.errors import McpOpenError, os_error_meaning
 from mcp_open.features.accounting.recorder import Recorder
 from mcp_open.runtime.calls import CallContext, ProgressState
 from mcp_open.settings import Settings
@@ -50,7 +51,8 @@ class CallRunner:
         """Run one call, recorded in the usage ledger (when the server keeps one)."""
         if self.recorder is None:
             return await self._run(ctx, work)
-        return await recording.recorded(ctx, self.recorder, lambda: self._run(ctx, work))
+        limits = ResultLimits(self.settings.max_result_tokens, can_write=not self.settings.read_only)
+        return await recording.recorded(ctx, self.recorder, lambda: self._run(ctx, work), limits)
 
     async def _run(self, ctx: Context, work: Callable[[CallContext], Awaitable[T]]) -> T:
         """Run one call with progress, the timeout and errors turned into tool errors."""
@@ -106,6 +108,14 @@ def explain(failure: BaseException, timeout: float | None) -> str:
         return "the call was cancelled"
     if isinstance(failure, CallStopped):
         return str(failure)
+    if isinstance(failure, OSError) and failure.errno is not None:
+        where = failure.filename if failure.filename is not None else None
+        return f"the call failed: {os_error_meaning(failure, where)}. The server is still running."
+    if isinstance(failure, RecursionError):
+        return (
+            "the input is nested too deeply to process (objects or lists inside each other hundreds of levels "
+            "deep); flatten it and try again. The server is still running."
+        )
     if not isinstance(failure, McpOpenError):
         return (
             f"unexpected {type(failure).__name__}: {failure}. The server is still running; its stderr has the "

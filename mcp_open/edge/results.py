@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from mcp.server.context import CallNext, HandlerResult, ServerMiddleware, ServerRequestContext
@@ -12,6 +13,7 @@ from mcp_open.features.common.limits import RESULT_BYTES
 
 MAX_RESULT_BYTES = RESULT_BYTES
 BYTES_PER_TOKEN = 3  # JSON full of numbers and punctuation tokenizes densely; CJK is about 3 bytes a token
+DEFAULT_MAX_TOKENS = 25_000  # Claude Code's MAX_MCP_OUTPUT_TOKENS; Settings.max_result_tokens
 
 
 def compact(value: Any) -> str:
@@ -19,7 +21,15 @@ def compact(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def result_shaper(max_tokens: int, *, can_write: bool = True) -> ServerMiddleware[Any]:
+@dataclass(frozen=True)
+class ResultLimits:
+    """How large a result may be: the calling model's token budget, and whether writing to disk is a way out."""
+
+    max_tokens: int = DEFAULT_MAX_TOKENS
+    can_write: bool = True
+
+
+def result_shaper(limits: ResultLimits) -> ServerMiddleware[Any]:
     """Middleware: a tools/call result's text is compact JSON without the vectors, never too large to send or read.
 
     Clients such as Claude Code and pydantic-ai give the model structuredContent rather than the text block, so
@@ -28,21 +38,28 @@ def result_shaper(max_tokens: int, *, can_write: bool = True) -> ServerMiddlewar
 
     async def shape(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         result = await call_next(ctx)
-        if ctx.method != "tools/call" or not isinstance(result, dict) or result.get("isError"):
+        if ctx.method != "tools/call" or not isinstance(result, dict):
             return result
-        structured = result.get("structuredContent")
-        if not isinstance(structured, dict):
-            return result
-        tool = str((ctx.params or {}).get("name", ""))
-        shaped = {**result, "content": [{"type": "text", "text": text_of(tool, structured)}]}
-        size, tokens = wire_size(shaped), estimated_tokens(structured)
-        if size <= MAX_RESULT_BYTES and tokens <= max_tokens:
-            return shaped
-        kept = {k: v for k, v in result.items() if k != "structuredContent"}  # e.g. 2026's resultType
-        why = too_large(tool, structured, size, tokens, max_tokens, can_write=can_write)
-        return {**kept, "content": [{"type": "text", "text": why}], "isError": True}
+        return shaped(str((ctx.params or {}).get("name", "")), result, limits)
 
     return shape
+
+
+def shaped(tool: str, result: dict[str, Any], limits: ResultLimits | None = None) -> dict[str, Any]:
+    """A tool result as the client receives it: the text block rewritten, or an error when it is too large.
+
+    The usage ledger records calls through this too, so what it counts is what the client got."""
+    limits = limits or ResultLimits()
+    structured = result.get("structuredContent")
+    if result.get("isError") or not isinstance(structured, dict):
+        return result
+    shaped = {**result, "content": [{"type": "text", "text": text_of(tool, structured)}]}
+    size, tokens = wire_size(shaped), estimated_tokens(structured)
+    if size <= MAX_RESULT_BYTES and tokens <= limits.max_tokens:
+        return shaped
+    kept = {k: v for k, v in result.items() if k != "structuredContent"}  # e.g. 2026's resultType
+    why = too_large(tool, structured, size, tokens, limits)
+    return {**kept, "content": [{"type": "text", "text": why}], "isError": True}
 
 
 def text_of(tool: str, structured: dict[str, Any]) -> str:
@@ -64,9 +81,7 @@ def estimated_tokens(structured: dict[str, Any]) -> int:
     return -(-len(compact(structured).encode("utf-8")) // BYTES_PER_TOKEN)
 
 
-def too_large(
-    tool: str, structured: dict[str, Any], size: int, tokens: int, max_tokens: int, *, can_write: bool = True
-) -> str:
+def too_large(tool: str, structured: dict[str, Any], size: int, tokens: int, limits: ResultLimits) -> str:
     """Why the result was not sent and how to get one that fits."""
     if size > MAX_RESULT_BYTES:
         head = (
@@ -76,11 +91,11 @@ def too_large(
         share = MAX_RESULT_BYTES / size
     else:
         head = (
-            f"the result would be about {tokens:,} tokens, over this server's limit of {max_tokens:,} for what the "
-            "calling model reads (--max-result-tokens; Claude Code cuts results above 25,000), so it was not sent; "
+            f"the result would be about {tokens:,} tokens, over this server's limit of {limits.max_tokens:,} for what "
+            "the calling model reads (--max-result-tokens; Claude Code cuts results above 25,000), so it was not sent; "
         )
-        share = max_tokens / tokens
-    return head + way_out(tool, structured, share, can_write=can_write)
+        share = limits.max_tokens / tokens
+    return head + way_out(tool, structured, share, can_write=limits.can_write)
 
 
 def way_out(tool: str, structured: dict[str, Any], share: float, *, can_write: bool) -> str:

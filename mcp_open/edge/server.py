@@ -15,7 +15,7 @@ from mcp.server import MCPServer
 from mcp_open import __version__
 from mcp_open.edge.calls import CallRunner
 from mcp_open.edge.protocol import protocol_answers
-from mcp_open.edge.results import result_shaper
+from mcp_open.edge.results import ResultLimits, result_shaper
 from mcp_open.edge.rpcerrors import explain_errors
 from mcp_open.edge.surface import model_view
 from mcp_open.edge.tools import embed, generate, info, languages, rank, search, translate
@@ -95,13 +95,14 @@ def build_server(settings: Settings, app: App | None = None) -> MCPServer:
                 app.close()
                 log.info("models closed")
 
+    limits = ResultLimits(settings.max_result_tokens, can_write=not settings.read_only)
     mcp = MCPServer(
         "mcp-open",
         version=__version__,
         instructions=SERVER_INSTRUCTIONS,
         lifespan=lifespan,
         log_level="INFO" if settings.verbose else "WARNING",
-        middleware=[explain_errors, result_shaper(settings.max_result_tokens, can_write=not settings.read_only)],
+        middleware=[explain_errors, result_shaper(limits)],
     )
     mcp.middleware.append(protocol_answers(lambda: _tool_names(mcp)))
     mcp.middleware.append(model_view(mcp, settings.read_only, {m.NAME: m.WRITES for m in (generate, translate, embed)}))

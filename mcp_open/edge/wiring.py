@@ -74,7 +74,7 @@ def compose(settings: Settings, loader: Loader | None = None) -> App:
     )
     embedder = slots.slot("embedding", settings.embed_model, settings.embed_backend, "embed_model" in named)
     roles = Roles(chat, translator, embedder)
-    folders = Folders(settings.allow_dirs, settings.max_file_mb, settings.max_files)
+    folders = Folders(settings.allow_dirs, settings.max_file_mb, settings.max_files, settings.allow_secret_files)
     account = Account(
         ledger_at(settings.data_path), Prices(settings.price_input, settings.price_output), roles.engine_named
     )

@@ -72,10 +72,16 @@ class Guides:
         matcher = self._llg.LLMatcher(self.tokenizer, grammar, log_level=0)
         if matcher.is_error():
             raise InvalidRequestError(
-                f"the constraint cannot be enforced: {matcher.get_error()}. Simplify the schema (see the supported "
-                "subset in the README); nothing was generated"
+                f"the constraint cannot be enforced: {first_line(matcher.get_error())}. Simplify the schema (see the "
+                "supported subset in the README); nothing was generated"
             )
         return Guide(matcher, self.n_vocab, self.end_tokens[0], self.digits)
+
+
+def first_line(error: str, limit: int = 200) -> str:
+    """The gist of an llguidance error, without the parser state it may dump after it."""
+    line = (error.strip().splitlines() or [""])[0]
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def grammar_of(constraint: Constraint) -> str:
@@ -83,7 +89,13 @@ def grammar_of(constraint: Constraint) -> str:
     import llguidance
 
     if constraint.json_schema is not None:
-        return llguidance.LLMatcher.grammar_from_json_schema(constraint.json_schema, overrides=JSON_OPTIONS)  # type: ignore[arg-type]
+        try:
+            return llguidance.LLMatcher.grammar_from_json_schema(constraint.json_schema, overrides=JSON_OPTIONS)  # type: ignore[arg-type]
+        except (ValueError, TypeError, RuntimeError) as exc:
+            raise InvalidRequestError(
+                f"the constraint cannot be enforced: {first_line(str(exc))}. Simplify the schema (see the supported "
+                "subset in the README); nothing was generated"
+            ) from None
     if constraint.choices:
         alternatives = " | ".join(json.dumps(choice) for choice in constraint.choices)
         return llguidance.LLMatcher.grammar_from_lark(f"start: {alternatives}\n")
@@ -124,13 +136,13 @@ class Guide:
     def accept(self, token: int) -> list[int]:
         """Advance past a token; returns the tokens the grammar now forces (already accepted)."""
         if not self._matcher.consume_token(token):
-            raise InvalidRequestError(f"constrained decoding went wrong: {self._matcher.get_error()}")
+            raise InvalidRequestError(f"constrained decoding went wrong: {first_line(self._matcher.get_error())}")
         self._count_digits([token])
         if self._matcher.is_stopped():
             return []
         forced = list(self._matcher.compute_ff_tokens())
         if forced and not self._matcher.consume_tokens(forced):
-            raise InvalidRequestError(f"constrained decoding went wrong: {self._matcher.get_error()}")
+            raise InvalidRequestError(f"constrained decoding went wrong: {first_line(self._matcher.get_error())}")
         self._count_digits(forced)
         self.forced += len(forced)
         return forced

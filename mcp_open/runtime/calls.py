@@ -80,6 +80,11 @@ class CallContext:
             return True
         return False
 
+    async def run_abandonable(self, fn: Callable[[], T]) -> T:
+        """Run pure work that shares nothing (parsing a schema) off the event loop; a cancel or --timeout answers at
+        once and the thread's result is dropped when it ends."""
+        return await anyio.to_thread.run_sync(fn, abandon_on_cancel=True)
+
     async def run_in_thread(self, fn: Callable[[], T]) -> T:
         """Run blocking model work off the event loop; a cancelled call raises, never returns partial work."""
         try:

@@ -9,7 +9,7 @@ import httpx2
 
 from mcp_open.engines.openai.http import make_client
 from mcp_open.engines.openai.remote import RemoteConfig, RemoteEngine, context_of, served_models
-from mcp_open.errors import RemoteEngineError
+from mcp_open.errors import RemoteEngineError, redact
 from mcp_open.runtime.slots import LoadedModel, Loader
 from mcp_open.settings import Settings
 
@@ -34,7 +34,7 @@ def load_remote(
 ) -> LoadedModel:
     """Connect to the server, check it serves the model (the only one it serves, if none was named), count tokens."""
     start = time.perf_counter()
-    on_progress(f"connecting to {url}")
+    on_progress(f"connecting to {redact(url)}")
     name = spec if explicit else _only_model(url, settings) or spec
     config = RemoteConfig(
         base_url=url,
@@ -61,5 +61,5 @@ def describe_backend(url: str, api_key: str | None) -> dict[str, object]:
         with make_client(url, api_key, 1) as client:
             models = served_models(client, url)
     except (RemoteEngineError, httpx2.HTTPError) as exc:
-        return {"url": url, "error": str(exc)}
-    return {"url": url, "models": [{"id": m["id"], "context": context_of(m)} for m in models]}
+        return {"url": redact(url), "error": redact(str(exc))}
+    return {"url": redact(url), "models": [{"id": m["id"], "context": context_of(m)} for m in models]}

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import anyio
 
 from mcp_open.engines.protocol import Engine
-from mcp_open.errors import McpOpenError, ModelLoadError
+from mcp_open.errors import McpOpenError, ModelLoadError, redact
 from mcp_open.runtime.calls import CallContext
 from mcp_open.runtime.queueing import FifoGate, InflightGate
 from mcp_open.settings import Settings
@@ -143,7 +143,7 @@ class ModelSlot:
         """What the info resource shows for this slot."""
         out: dict[str, object] = {"role": self.role, "spec": self.spec, "state": self.state, "loads": self.loads}
         if self.backend:
-            out["backend"] = self.backend
+            out["backend"] = redact(self.backend)
         if self.last_error:
             out["last_error"] = self.last_error
         if self.model is not None:

@@ -15,7 +15,13 @@ WHICH_BACKEND = "--backend (or --embed-backend, --translate-backend)"
 
 
 def http_error(where: str, failure: HttpFailure, model: str | None = None) -> RemoteEngineError:
-    """An error status, with the server's own words."""
+    """An error status or a redirect, with the server's own words (credentials redacted by RemoteEngineError)."""
+    if 300 <= failure.status < 400:
+        target = f" to {failure.location}" if failure.location else ""
+        return RemoteEngineError(
+            f"{where} redirected the request (HTTP {failure.status}{target}); mcp-open does not follow redirects "
+            f"(a POST must not change address silently). Set {WHICH_BACKEND} to the address the server names."
+        )
     said = error_text(failure.status, failure.body)
     if failure.status in (401, 403):
         return RemoteEngineError(
@@ -46,6 +52,14 @@ def transport_error(where: str, exc: httpx2.TransportError, generated: int) -> R
     return RemoteEngineError(
         f"{where} dropped the connection after {generated} tokens ({type(exc).__name__}: {exc}). The server may "
         "have crashed or restarted; check its log, then try again."
+    )
+
+
+def misbehaved(where: str, reason: str, generated: int = 0) -> RemoteEngineError:
+    """The server broke the protocol or a bound (garbage events, a plain JSON body, an endless stream)."""
+    return RemoteEngineError(
+        f"{where} {reason} (after {generated} tokens). Is {WHICH_BACKEND} an OpenAI-compatible API, and is the "
+        "server healthy? Check its log."
     )
 
 

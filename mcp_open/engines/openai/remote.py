@@ -18,8 +18,15 @@ from typing import Any
 import httpx2
 
 from mcp_open.engines.openai import wire
-from mcp_open.engines.openai.errors import http_error, json_object, refused_constraint, request_json, transport_error
-from mcp_open.engines.openai.http import Exchange, HttpFailure, make_client
+from mcp_open.engines.openai.errors import (
+    http_error,
+    json_object,
+    misbehaved,
+    refused_constraint,
+    request_json,
+    transport_error,
+)
+from mcp_open.engines.openai.http import Exchange, HttpFailure, Misbehaved, make_client
 from mcp_open.engines.openai.stream import StreamReader, pooled
 from mcp_open.engines.protocol import (
     Cancelled,
@@ -223,7 +230,10 @@ class RemoteEngine:
         for item in exchange.items(should_stop):
             if isinstance(item, HttpFailure):
                 error = http_error(self._where(path), item, self.config.model)
-                raise refused_constraint(error) if constraint and item.status not in AUTH_OR_MISSING else error
+                refused = constraint and item.status >= 400 and item.status not in AUTH_OR_MISSING
+                raise refused_constraint(error) if refused else error
+            if isinstance(item, Misbehaved):
+                raise misbehaved(self._where(path), item.reason)
             if isinstance(item, str):
                 yield item
 
@@ -234,6 +244,8 @@ class RemoteEngine:
                 for item in exchange.items(should_stop):
                     if isinstance(item, HttpFailure):
                         raise http_error(self._where(path), item, self.config.model)
+                    if isinstance(item, Misbehaved):
+                        raise misbehaved(self._where(path), item.reason)
                     return json_object(item, self._where(path))
             except httpx2.TransportError as exc:
                 raise transport_error(self._where(path), exc, 0) from exc

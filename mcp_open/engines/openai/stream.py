@@ -10,6 +10,11 @@ from mcp_open.engines.openai import wire
 from mcp_open.engines.protocol import Cancelled, Completion, Constraint, Hooks, find_stop
 from mcp_open.errors import RemoteEngineError
 
+# A server may overshoot max_tokens by a little (a last multi-token chunk); past this many, it ignores the bound.
+TOKEN_MARGIN = 16
+# Text per token no tokenizer reaches (long whitespace runs are the longest real tokens).
+MAX_CHARS_PER_TOKEN = 256
+
 
 class StreamReader:
     """Consumes server-sent lines, reporting each token as it arrives and polling for cancellation."""
@@ -20,6 +25,7 @@ class StreamReader:
         self.text: list[str] = []
         self.reasoning: list[str] = []
         self.count = 0
+        self.chars = 0
         self.finish: str | None = None
         self.stop_reason: str | None = None
         self.usage: dict[str, Any] = {}
@@ -28,15 +34,23 @@ class StreamReader:
         self.last: float | None = None
 
     def read(self, lines: Iterator[str]) -> None:
-        """Consume the stream; an error event, or an end without a finish reason, is a RemoteEngineError."""
+        """Consume the stream; an error event, garbage, an answer past max_tokens (plus a margin), or an end
+        without a finish reason, is a RemoteEngineError (the caller then closes the connection)."""
         for line in lines:
-            chunk = wire.parse_sse_line(line)
+            try:
+                chunk = wire.parse_sse_line(line)
+            except ValueError:
+                raise RemoteEngineError(
+                    f"the server sent an event that is not JSON after {self.count} tokens ({line[:80]!r}); is it an "
+                    "OpenAI-compatible API? Check --backend and the server's log"
+                ) from None
             if chunk is None:
                 continue
             if "error" in chunk:
                 said = wire.error_text(200, line[5:].encode())
                 raise RemoteEngineError(f"the server reported an error after {self.count} tokens: {said}")
             self._take(wire.read_chunk(chunk))
+            self._check_bounds()
             if self.hooks.should_stop():
                 raise Cancelled
         if self.finish is None:
@@ -45,12 +59,24 @@ class StreamReader:
                 "the connection may have dropped. Check the server's log, then try again."
             )
 
+    def _check_bounds(self) -> None:
+        """A server that ignores max_tokens (or streams forever) is cut off instead of filling memory."""
+        limit = self.budget + max(TOKEN_MARGIN, self.budget // 10)
+        chars = self.chars
+        if self.count > limit or chars > limit * MAX_CHARS_PER_TOKEN:
+            raise RemoteEngineError(
+                f"the server kept sending past max_tokens={self.budget} ({self.count} tokens, {chars:,} characters "
+                "so far), so the stream was closed; it ignores max_tokens. Check the backend's configuration, or "
+                "serve the model from another backend"
+            )
+
     def _take(self, delta: wire.Delta) -> None:
         if delta.text or delta.reasoning:
             now = time.perf_counter()
             self.first = self.first or now
             self.last = now
             self.count += 1
+            self.chars += len(delta.text) + len(delta.reasoning)
             self.text.append(delta.text)
             self.reasoning.append(delta.reasoning)
             if self.hooks.on_token:

@@ -32,7 +32,7 @@ def write_vectors(
     """Write the vectors in the target's format; the receipt says where and how many."""
     kind = FORMATS[target.suffix.lower()]
     data = _npy(vectors) if kind == "npy" else _jsonl(vectors, paths)
-    size = write_atomic(target, data, overwrite=overwrite)
+    size = write_atomic(box, target, data, overwrite=overwrite)
     return WrittenVectors(path=box.shown(target), format=kind, count=int(vectors.shape[0]), bytes=size)  # type: ignore[arg-type]
 
 

@@ -18,9 +18,13 @@ class Folders:
     allowed: Sequence[Path]
     max_file_mb: float
     max_files: int
+    allow_secrets: bool = False
 
     def sandbox(self, client_roots: Sequence[Path] = ()) -> Sandbox:
         """The folders this call may read and write: --allow-dir plus the roots the client declared."""
         return Sandbox(
-            [*self.allowed, *client_roots], max_file_bytes=int(self.max_file_mb * MB), max_matches=self.max_files
+            [*self.allowed, *client_roots],
+            max_file_bytes=int(self.max_file_mb * MB),
+            max_matches=self.max_files,
+            allow_secrets=self.allow_secrets,
         )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +18,9 @@ PREVIEW_CHARS = 240
 PASSAGE_CHARS = 1200
 # Outputs of these kinds are plain text, so they get a text suffix instead of the input's.
 TEXT_SUFFIX_KINDS = {"pdf": ".txt", "html": ".txt"}
+# What in a file's text could pass for the frame around it: a file tag (opening or closing) or a page mark.
+FRAME_TAG = re.compile(r"<(?=\s*/?\s*file\b)", re.IGNORECASE)
+PAGE_MARK = re.compile(r"^(?=\s*\[page \d+\])", re.MULTILINE)
 
 
 @dataclass
@@ -37,19 +42,31 @@ class Passage:
 
 
 def load(sandbox: Sandbox, specs: list[str]) -> list[Source]:
-    """The files the specs name, read as text (blocking: call from a worker thread)."""
-    paths = sandbox.input_files(specs)
-    return [Source(read_document(path, sandbox.shown(path)), sandbox.shown(path)) for path in paths]
+    """The files the specs name, read as text through their descriptors (blocking: call from a worker thread)."""
+    sources = []
+    for path in sandbox.input_files(specs):
+        shown = sandbox.shown(path)
+        _info, data = sandbox.read(path, shown)
+        sources.append(Source(read_document(path, shown, data), shown))
+    return sources
 
 
 def framed(source: Source) -> str:
-    """A file's text marked with its path (and PDF pages), for the model to read as material."""
+    """A file's text marked with its path (and PDF pages); the text cannot close its frame or forge another."""
     doc = source.doc
     body = doc.text
     if doc.pages:
         cuts = [*doc.pages, len(body)]
-        body = "".join(f"[page {i + 1}]\n{body[cuts[i] : cuts[i + 1]]}" for i in range(len(doc.pages)))
-    return f'<file path="{source.shown}">\n{body.rstrip()}\n</file>'
+        body = "".join(f"[page {i + 1}]\n{escaped(body[cuts[i] : cuts[i + 1]])}" for i in range(len(doc.pages)))
+    else:
+        body = escaped(body)
+    path = html.escape(source.shown, quote=True).replace("\n", "&#10;")
+    return f'<file path="{path}">\n{body.rstrip()}\n</file>'
+
+
+def escaped(text: str) -> str:
+    """File text made safe inside a frame: '<file'/'</file' tags defused, '[page N]' lines marked as text."""
+    return PAGE_MARK.sub("\\\\", FRAME_TAG.sub("&lt;", text))
 
 
 def with_material(instruction: str, sources: list[Source]) -> str:
@@ -105,10 +122,22 @@ def _passage(source: Source, text: str, offset: int) -> Passage:
 
 
 def output_names(sources: list[Source], suffix: str = "") -> list[Path]:
-    """Relative output names that keep each input's path below their common folder (plus a language suffix)."""
+    """Relative output names that keep each input's path below their common folder (plus a language suffix).
+
+    Two inputs that would get one name (report.pdf and report.html both make report.txt) are an error naming both.
+    """
     parents = [s.doc.path.parent for s in sources]
     common = Path(os.path.commonpath(parents)) if parents else Path()
-    return [_renamed(s.doc.path.relative_to(common), s.doc.kind, suffix) for s in sources]
+    names = [_renamed(s.doc.path.relative_to(common), s.doc.kind, suffix) for s in sources]
+    first: dict[Path, Source] = {}
+    for source, name in zip(sources, names, strict=True):
+        earlier = first.setdefault(name, source)
+        if earlier is not source:
+            raise FileAccessError(
+                f"'{earlier.shown}' and '{source.shown}' would both be written as '{name.as_posix()}'; "
+                "pass them in separate calls, or rename one"
+            )
+    return names
 
 
 def _renamed(relative: Path, kind: str, suffix: str) -> Path:
@@ -119,23 +148,33 @@ def _renamed(relative: Path, kind: str, suffix: str) -> Path:
 
 
 def targets(sandbox: Sandbox, spec: str, names: list[Path], *, folder: bool, overwrite: bool) -> list[Path]:
-    """Where each output goes: the file spec names, or one file per name inside the folder it names."""
+    """Where each output goes (checked now, before any work): the file spec names, or one per name in its folder."""
     base = sandbox.output_path(spec, overwrite=overwrite)
     if not folder:
         if base.is_dir():
             raise FileAccessError(f"'{spec}' is a folder, but this call writes one file; name the file to write")
-        return [base]
-    if base.exists() and not base.is_dir():
-        raise FileAccessError(f"'{spec}' is a file, but this call writes several; name a folder (it is created)")
-    return [_child(sandbox, base, name, spec, overwrite) for name in names]
+        paths = [base]
+        shown = [spec]
+    else:
+        if base.exists() and not base.is_dir():
+            raise FileAccessError(f"'{spec}' is a file, but this call writes several; name a folder (it is created)")
+        shown = [f"{spec.rstrip('/')}/{name.as_posix()}" for name in names]
+        paths = [_child(sandbox, base, name, label, overwrite) for name, label in zip(names, shown, strict=True)]
+    seen: dict[Path, str] = {}
+    for path, label in zip(paths, shown, strict=True):
+        other = seen.setdefault(path, label)
+        if other != label:
+            raise FileAccessError(f"'{other}' and '{label}' are the same file; name another output folder")
+        sandbox.check_writable(path, label)
+    return paths
 
 
-def _child(sandbox: Sandbox, base: Path, name: Path, spec: str, overwrite: bool) -> Path:
+def _child(sandbox: Sandbox, base: Path, name: Path, shown: str, overwrite: bool) -> Path:
     """A file inside the output folder, re-checked: a link inside it must not lead out of the roots."""
-    path = (base / name).resolve()
-    shown = f"{spec.rstrip('/')}/{name.as_posix()}"
-    if not sandbox.contains(path):
-        raise FileAccessError(f"'{shown}' leads outside the allowed folders; remove that link or choose another folder")
+    try:
+        path = sandbox.output_location(str(base / name))
+    except FileAccessError as exc:
+        raise FileAccessError(str(exc).replace(f"'{base / name}'", f"'{shown}'")) from None
     sandbox.check_target(path, shown, overwrite=overwrite)
     return path
 

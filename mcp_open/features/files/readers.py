@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import io
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -59,8 +60,12 @@ def kind_of(path: Path) -> str:
 def looks_binary(path: Path) -> bool:
     """True for files that are not text (PDFs count as text: they have a text layer to read)."""
     with path.open("rb") as handle:
-        head = handle.read(SNIFF_BYTES)
-    if kind_of(path) == "pdf":
+        return binary_head(handle.read(SNIFF_BYTES), kind_of(path))
+
+
+def binary_head(head: bytes, kind: str) -> bool:
+    """Whether a file's first bytes say it is not text (a PDF must start like one)."""
+    if kind == "pdf":
         return not head.startswith(b"%PDF-")
     return _binary_bytes(head)
 
@@ -92,13 +97,14 @@ def decode(data: bytes, *, partial: bool = False) -> str | None:
     return str(western[0] if western else best)
 
 
-def read_document(path: Path, shown: str | None = None) -> Document:
-    """Read a checked file (see Sandbox) as text; `shown` is how errors name it."""
+def read_document(path: Path, shown: str | None = None, data: bytes | None = None) -> Document:
+    """A file's bytes (read through the Sandbox; read from path only when not given) as text; `shown` names it."""
     name = shown or path.name
     kind = kind_of(path)
+    data = path.read_bytes() if data is None else data
     if kind == "pdf":
-        return _read_pdf(path, name)
-    text = decode(path.read_bytes())
+        return _read_pdf(path, data, name)
+    text = decode(data)
     if text is None:
         raise FileAccessError(f"'{name}' is not text in any encoding mcp-open recognises; pass text files")
     text = text.replace("\r\n", "\n")
@@ -140,13 +146,13 @@ def html_text(markup: str) -> str:
     return text.strip() + "\n"
 
 
-def _read_pdf(path: Path, name: str) -> Document:
+def _read_pdf(path: Path, data: bytes, name: str) -> Document:
     """The text layer of a PDF, pages joined by blank lines, each page's start offset kept."""
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
     try:
-        reader = PdfReader(path)
+        reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
             raise FileAccessError(f"'{name}' is an encrypted PDF; save an unencrypted copy and pass that")
         pages = [page.extract_text() or "" for page in reader.pages]

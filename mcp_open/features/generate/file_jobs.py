@@ -120,7 +120,7 @@ def plan_outputs(
     sandbox: Sandbox, spec: str, sources: list[Source], *, many: bool, suffix: str, overwrite: bool
 ) -> list[Path]:
     """Check every output target before any work is done; one file, or one per source inside a folder."""
-    folder_given = spec.endswith(("/", os.sep)) or sandbox.locate(spec, for_output=True).is_dir()
+    folder_given = spec.endswith(("/", os.sep)) or sandbox.output_location(spec).is_dir()
     if not many and folder_given and not suffix:
         raise FileAccessError(f"'{spec}' is a folder, but this call writes one result; name the file to write")
     return targets(sandbox, spec, output_names(sources, suffix), folder=many or folder_given, overwrite=overwrite)
@@ -142,8 +142,8 @@ def condensed(written: list[WrittenFile], folder: str) -> tuple[list[WrittenFile
 def write_outputs(
     sandbox: Sandbox, paths: list[Path], outputs: list[Output], call: CallContext, *, overwrite: bool
 ) -> list[WrittenFile]:
-    """Stage every output beside its target, then move them all into place unless the call was cancelled."""
-    with StagedWrites() as staged:
+    """Stage every output beside its target, then move them all into place (or none) unless the call was cancelled."""
+    with StagedWrites(sandbox) as staged:
         sizes = [staged.stage(path, out.text, overwrite=overwrite) for path, out in zip(paths, outputs, strict=True)]
         if call.should_stop():
             raise Cancelled

@@ -25,7 +25,8 @@ class Generator:
     async def generate(self, req: GenerateRequest, call: CallContext, roots: Sequence[Path] = ()) -> GenerateResult:
         """Generate text from a prompt or chat turns, optionally over files (all at once or each)."""
         self._check_max_tokens(req.max_tokens)
-        shape = structured.for_request(req)
+        # A large or deeply nested schema takes seconds to check: never on the event loop (pings must answer).
+        shape = await call.run_abandonable(lambda: structured.for_request(req))
         if req.files or req.output_path:
             return await generate_files(self.slot, req, call, self.folders.sandbox(roots), shape)
         async with self.slot.use(call) as model:

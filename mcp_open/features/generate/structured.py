@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -60,6 +60,7 @@ _MONTH_DAY = "((0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(0[469]|11)-(0[1-9]|[12
 _LEAP_DAY = "([0-9]{2}(0[48]|[2468][048]|[13579][26])|(0[48]|[2468][048]|[13579][26])00)-02-29"
 DATE_PATTERN = f"^({_YEAR}-{_MONTH_DAY}|{_LEAP_DAY})$"
 MAX_CHOICES = 1000
+MAX_SCHEMA_DEPTH = 64  # nesting levels of a json_schema (JSON values inside it included)
 INSTRUCTION_SCHEMA = "Answer with one JSON value that matches this JSON Schema, and nothing else:\n{schema}"
 INSTRUCTION_CHOICES = "Answer with exactly one of these, and nothing else: {choices}"
 
@@ -109,9 +110,11 @@ def require_support(info: EngineInfo) -> None:
 
 
 def _for_schema(schema: dict[str, Any]) -> Structured:
-    """A checked JSON Schema: valid, within the subset, shown to the model and enforced."""
+    """A checked JSON Schema: valid, within the subset, satisfiable, shown to the model and enforced."""
+    check_depth(schema)
     validator = _validator(schema)
     check_subset(schema)
+    check_satisfiable(schema)
     shown = json.dumps(schema, ensure_ascii=False, separators=(",", ":"))
     return Structured(
         constraint=Constraint(json_schema=decoding_schema(schema)),
@@ -135,6 +138,58 @@ def _for_choices(choices: list[str]) -> Structured:
 
     listed = "; ".join(json.dumps(c, ensure_ascii=False) for c in choices)
     return Structured(Constraint(choices=options), INSTRUCTION_CHOICES.format(choices=listed), validate)
+
+
+def check_depth(schema: Any) -> None:
+    """Refuse a schema nested deeper than MAX_SCHEMA_DEPTH (without recursion, so any depth is measured)."""
+    stack, deepest = [(schema, 1)], 0
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        if deepest > MAX_SCHEMA_DEPTH:
+            raise InvalidRequestError(
+                f"json_schema is nested more than {MAX_SCHEMA_DEPTH} levels deep; flatten it (use $defs and $ref "
+                "for repeated parts)"
+            )
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        stack.extend((child, level + 1) for child in children)
+
+
+def check_satisfiable(schema: dict[str, Any]) -> None:
+    """Refuse a schema whose $ref recursion has no end: no finite JSON value matches it, so decoding never ends."""
+    defs = {f"#/{key}/{name}": sub for key in ("$defs", "definitions") for name, sub in (schema.get(key) or {}).items()}
+    finite: set[str] = set()
+    changed = True
+    while changed:  # a fixed point: a definition is finite once some value of it needs only finite parts
+        changed = False
+        for ref, sub in defs.items():
+            if ref not in finite and _finite(sub, finite, defs.keys()):
+                finite.add(ref)
+                changed = True
+    if not _finite(schema, finite, defs.keys()):
+        endless = sorted(set(defs) - finite)
+        raise InvalidRequestError(
+            f"json_schema cannot be satisfied: {', '.join(endless) or 'its $ref'} always requires itself again, so "
+            "no finite JSON value matches. Give the recursion an end: make the recursive property optional (leave "
+            'it out of "required"), allow an empty array (minItems 0), or add {"type": "null"} to an anyOf'
+        )
+
+
+def _finite(schema: Any, finite: set[str], defs: Collection[str]) -> bool:
+    """Whether some finite value matches, given the definitions already known to have one."""
+    if not isinstance(schema, dict):
+        return True
+    ref = schema.get("$ref")
+    if ref == "#" or (ref in defs and ref not in finite):
+        return False  # the root, or a definition not (yet) known to end
+    if "anyOf" in schema:
+        return any(_finite(sub, finite, defs) for sub in schema["anyOf"])
+    properties = schema.get("properties") or {}
+    if any(not _finite(properties.get(name), finite, defs) for name in schema.get("required") or []):
+        return False
+    items = schema.get("items")
+    needs_item = isinstance(items, dict) and (schema.get("minItems") or 0) > 0
+    return not (needs_item and not _finite(items, finite, defs))
 
 
 def _validator(schema: dict[str, Any]) -> jsonschema.protocols.Validator:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
 import threading
@@ -52,7 +53,17 @@ MIGRATIONS: list[Migration] = [
             "CREATE TABLE IF NOT EXISTS roots (path TEXT PRIMARY KEY, indexed_at REAL NOT NULL)",
         ),
     ),
+    (
+        # Freshness by ctime and inode too (utime cannot set them back); older rows hold 0, so are re-checked once.
+        "m002_file_identity",
+        statements(
+            "ALTER TABLE files ADD COLUMN ctime_ns INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE files ADD COLUMN ino INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE files ADD COLUMN dev INTEGER NOT NULL DEFAULT 0",
+        ),
+    ),
 ]
+FILE_COLUMNS = "id, path, size, mtime_ns, hash, checked_ns, chunks, ctime_ns, ino, dev"
 # Files per read transaction when loading vectors: a lock wait or a cancel is checked between batches.
 VECTOR_BATCH = 256
 
@@ -107,6 +118,9 @@ class FileRecord:
     hash: str
     checked_ns: int
     chunks: int
+    ctime_ns: int = 0
+    ino: int = 0
+    dev: int = 0
 
 
 @dataclass(frozen=True)
@@ -131,6 +145,9 @@ class NewFile:
     chunks: Sequence[NewChunk]
     vectors: np.ndarray
     tokens: int
+    ctime_ns: int = 0
+    ino: int = 0
+    dev: int = 0
 
 
 @dataclass(frozen=True)
@@ -212,7 +229,7 @@ class IndexStore:
 
     def files(self) -> dict[str, FileRecord]:
         """Every indexed file by path."""
-        sql = "SELECT id, path, size, mtime_ns, hash, checked_ns, chunks FROM files"
+        sql = f"SELECT {FILE_COLUMNS} FROM files"
         rows = self._run(lambda db: db.execute(sql).fetchall())
         return {row[1]: FileRecord(*row) for row in rows}
 
@@ -224,12 +241,13 @@ class IndexStore:
             _set_meta(db, "generation", str(generation))
         return replaced
 
-    def touch(self, path: str, size: int, mtime_ns: int, checked_ns: int) -> None:
-        """Record a new stat signature for a file whose content did not change."""
+    def touch(self, path: str, info: os.stat_result, checked_ns: int) -> None:
+        """Record a new stat signature (size, mtime, ctime, inode) for a file whose content did not change."""
         with self._write() as db:
             db.execute(
-                "UPDATE files SET size = ?, mtime_ns = ?, checked_ns = ? WHERE path = ?",
-                (size, mtime_ns, checked_ns, path),
+                "UPDATE files SET size = ?, mtime_ns = ?, checked_ns = ?, ctime_ns = ?, ino = ?, dev = ? "
+                "WHERE path = ?",
+                (info.st_size, info.st_mtime_ns, checked_ns, info.st_ctime_ns, info.st_ino, info.st_dev, path),
             )
 
     def remove(self, paths: Sequence[str]) -> int:
@@ -391,8 +409,8 @@ def _replace(db: sqlite3.Connection, new: NewFile, generation: int) -> bool:
     row = db.execute("SELECT id, hash FROM files WHERE path = ?", (new.path,)).fetchone()
     if row is not None and row[1] == new.hash:
         db.execute(
-            "UPDATE files SET size = ?, mtime_ns = ?, checked_ns = ? WHERE id = ?",
-            (new.size, new.mtime_ns, new.checked_ns, row[0]),
+            "UPDATE files SET size = ?, mtime_ns = ?, checked_ns = ?, ctime_ns = ?, ino = ?, dev = ? WHERE id = ?",
+            (new.size, new.mtime_ns, new.checked_ns, new.ctime_ns, new.ino, new.dev, row[0]),
         )
         return False
     if row is not None:
@@ -401,9 +419,22 @@ def _replace(db: sqlite3.Connection, new: NewFile, generation: int) -> bool:
 
     blob = np.ascontiguousarray(new.vectors, dtype=np.float16).tobytes()
     file_id = db.execute(
-        "INSERT INTO files(path, size, mtime_ns, hash, checked_ns, chunks, tokens, version, vectors) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (new.path, new.size, new.mtime_ns, new.hash, new.checked_ns, len(new.chunks), new.tokens, generation, blob),
+        "INSERT INTO files(path, size, mtime_ns, hash, checked_ns, chunks, tokens, version, vectors, ctime_ns, ino, "
+        "dev) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            new.path,
+            new.size,
+            new.mtime_ns,
+            new.hash,
+            new.checked_ns,
+            len(new.chunks),
+            new.tokens,
+            generation,
+            blob,
+            new.ctime_ns,
+            new.ino,
+            new.dev,
+        ),
     ).lastrowid
     db.executemany(
         "INSERT INTO chunks(file_id, seq, start_line, end_line, page, text) VALUES (?, ?, ?, ?, ?, ?)",

@@ -15,6 +15,7 @@ from mcp_open.engines.protocol import Cancelled, Engine, Hooks
 from mcp_open.errors import McpOpenError
 from mcp_open.features.files.chunking import CHUNK_TOKENS, MARKDOWN_SUFFIXES, Chunk, chunk_text
 from mcp_open.features.files.readers import read_document
+from mcp_open.features.files.sandbox import Sandbox
 from mcp_open.features.search.index_store import FileRecord, IndexStore, NewChunk, NewFile
 
 # Passages embedded per engine call and per committed transaction: what a cancel can lose at most.
@@ -64,6 +65,7 @@ class Syncer:
     dims: int
     progress: ProgressFn
     should_stop: Callable[[], bool]
+    box: Sandbox
     counts: SyncCounts = field(default_factory=SyncCounts)
     _total: int = field(default=0, init=False)
     _done: int = field(default=0, init=False)  # files whose passages are stored (or need none)
@@ -75,8 +77,10 @@ class Syncer:
         current = {str(p) for p in files}
         # Only files really gone: one another server indexed after our walk must not be dropped.
         gone = [p for p in known if p not in current and _under_any(p, folders) and not os.path.lexists(p)]
-        self.counts.removed = self.store.remove(gone)
-        todo = [p for p in files if not _still_current(known.get(str(p)), p)]
+        # What an older version indexed from names that hold secrets goes at the first search that sees it.
+        secret = [p for p in known if not self.box.allowed_name(Path(p))]
+        self.counts.removed = self.store.remove([*gone, *secret])
+        todo = [p for p in files if not still_current(known.get(str(p)), p)]
         self.counts.unchanged = len(files) - len(todo)
         self._index(todo, known)
         self.counts.seconds = time.perf_counter() - started
@@ -103,9 +107,9 @@ class Syncer:
     def _read(self, path: Path, record: FileRecord | None, pending: dict[str, _Pending]) -> None:
         """Hash a file; unchanged content only refreshes its stat signature, new content is chunked."""
         try:
-            stat = path.stat()
             checked_ns = time.time_ns()
-            document = read_document(path)
+            stat, data = self.box.read(path)  # by descriptor: a link swapped in meanwhile is not followed out
+            document = read_document(path, str(path), data)
         except (OSError, McpOpenError):
             self.counts.skipped += 1
             self.counts.skipped_paths.append(str(path))
@@ -113,7 +117,7 @@ class Syncer:
             return
         digest = hashlib.sha256(f"{document.kind}\0{document.text}".encode("utf-8", "surrogatepass")).hexdigest()
         if record is not None and record.hash == digest:
-            self.store.touch(str(path), stat.st_size, stat.st_mtime_ns, checked_ns)
+            self.store.touch(str(path), stat, checked_ns)
             self.counts.unchanged += 1
             return
         chunks = chunk_text(
@@ -182,19 +186,26 @@ def _embedded_text(header: str, chunk: Chunk) -> str:
 
 def _new_file(path: str, p: _Pending, vectors: np.ndarray, tokens: int) -> NewFile:
     chunks = [NewChunk(c.start_line, c.end_line, c.page, c.text) for c in p.chunks]
-    return NewFile(path, p.stat.st_size, p.stat.st_mtime_ns, p.digest, p.checked_ns, chunks, vectors, tokens)
+    info = p.stat
+    return NewFile(
+        path, info.st_size, info.st_mtime_ns, p.digest, p.checked_ns, chunks, vectors, tokens,
+        info.st_ctime_ns, info.st_ino, info.st_dev,
+    )  # fmt: skip
 
 
-def _still_current(record: FileRecord | None, path: Path) -> bool:
-    """Same size and mtime as when indexed, and indexed long enough after that mtime to trust it."""
+def still_current(record: FileRecord | None, path: Path) -> bool:
+    """Same size, mtime, ctime and inode as when indexed (utime cannot set ctime back), and read after that settled."""
     if record is None:
         return False
     try:
-        stat = path.stat()
+        stat = os.stat(path, follow_symlinks=False)
     except OSError:
         return False
-    same = record.size == stat.st_size and record.mtime_ns == stat.st_mtime_ns
-    return same and record.checked_ns - record.mtime_ns > RACY_NS
+    same = (record.size, record.mtime_ns, record.ctime_ns, record.ino, record.dev) == (
+        stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, stat.st_dev,
+    )  # fmt: skip
+    # A change within the same timestamp tick as our read would keep every field: such a file is hashed again.
+    return same and record.checked_ns - max(record.mtime_ns, record.ctime_ns) > RACY_NS
 
 
 def _under_any(path: str, folders: Sequence[Path]) -> bool:

@@ -58,6 +58,7 @@ class SearchJob:
     instruction: str | None
     files: Sequence[Path]
     folders: Sequence[Path]
+    box: Sandbox
 
 
 @dataclass(frozen=True)
@@ -194,11 +195,13 @@ def update(
     folders: Sequence[Path],
     progress: ProgressFn,
     should_stop: Callable[[], bool],
+    box: Sandbox,
 ) -> tuple[SyncCounts, str | None]:
     """Only bring the index up to date (`mcp-open index`)."""
 
     def work(opened: OpenIndex, note: str | None) -> tuple[SyncCounts, str | None]:
-        counts = Syncer(opened.store, engine, opened.identity.dims, progress, should_stop).run(files, folders)
+        syncer = Syncer(opened.store, engine, opened.identity.dims, progress, should_stop, box)
+        counts = syncer.run(files, folders)
         opened.store.note_roots([str(f) for f in folders] or [str(f) for f in files])
         return counts, note
 
@@ -230,10 +233,11 @@ def _search(
     progress: ProgressFn,
     should_stop: Callable[[], bool],
 ) -> SearchOutcome:
-    if opened.store.read_only:
+    if opened.store.read_only:  # served as is; rows from secret names are still filtered out below
         counts, note = SyncCounts(), READ_ONLY_NOTE.format(folder=opened.store.path.parent)
     else:
-        counts = Syncer(opened.store, engine, opened.identity.dims, progress, should_stop).run(job.files, job.folders)
+        syncer = Syncer(opened.store, engine, opened.identity.dims, progress, should_stop, job.box)
+        counts = syncer.run(job.files, job.folders)
         opened.store.note_roots([str(f) for f in job.folders], changed=bool(counts.updated or counts.removed))
     records = opened.store.files()
     scope = [records[str(p)] for p in job.files if str(p) in records]
@@ -242,8 +246,16 @@ def _search(
     query, query_tokens = _query_vector(engine, job) if job.mode != "lexical" else (None, 0)
     ranked = rank_scope(opened, job, query, scope_ids, len(records))
     chunks = opened.store.chunks([item for item, _score, _why in ranked[: job.top_k * 2]])
-    found = [Found(chunks[i], score, why) for i, score, why in ranked if i in chunks][: job.top_k]
+    paths = {str(p) for p in job.files}
+    kept = [(i, score, why) for i, score, why in ranked if i in chunks and in_scope(chunks[i], paths, job)]
+    found = [Found(chunks[i], score, why) for i, score, why in kept]
+    found = found[: job.top_k]
     return SearchOutcome(found, counts, note, len(scope), sum(r.chunks for r in scope), query_tokens)
+
+
+def in_scope(chunk: StoredChunk, paths: set[str], job: SearchJob) -> bool:
+    """Checked on each row returned: its file is one this call may read (another server's rows never are)."""
+    return chunk.path in paths and job.box.allowed_name(Path(chunk.path))
 
 
 def rank_scope(

@@ -37,7 +37,7 @@ class Searcher:
         check_texts([query], "query")
         sandbox = self.folders.sandbox(client_roots)
         files, folders = searching.scope_of(sandbox, paths)
-        job = searching.SearchJob(query, mode, top_k, instruction, files, folders)
+        job = searching.SearchJob(query, mode, top_k, instruction, files, folders, sandbox)
         started = time.perf_counter()
         async with searching.embedder_for(self.slot, call) as model:
             outcome = await call.run_in_thread(
@@ -54,7 +54,7 @@ class Searcher:
         async with searching.embedder_for(self.slot, call) as model:
             counts, rebuilt = await call.run_in_thread(
                 lambda: searching.update(
-                    self.indexes, model.engine, files, folders, call.progress.update, call.should_stop
+                    self.indexes, model.engine, files, folders, call.progress.update, call.should_stop, sandbox
                 )
             )
         return searching.IndexReport(model.name, len(files), counts, rebuilt)
