@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from bench.search_corpus import Capturing, Labelled, write_labelled_set
+from mcp_open.features.common.embedding import unit_rows
 from mcp_open.features.files.sandbox import Sandbox
 from mcp_open.features.search import search as searching
 from mcp_open.features.search.fusion import fts_query, reciprocal_rank_fusion, relative_score_fusion
@@ -144,13 +145,13 @@ def _stored_vectors(store: IndexStore, engine: Capturing) -> tuple[np.ndarray, l
     ids = np.array([r[0] for r in rows])
     names = [Path(r[1]).name for r in rows]
     vectors = np.stack([engine.vectors[f"{Path(r[1]).name}\n{r[2]}"] for r in rows])
-    return ids, names, searching.unit_rows(vectors)
+    return ids, names, unit_rows(vectors)
 
 
 def _semantic(matrix: np.ndarray, queries: np.ndarray, dims: int, dtype: type) -> list[list[tuple[int, float]]]:
     """(row, cosine) of the best candidates per query, after a Matryoshka cut and a round trip through dtype."""
-    docs = searching.unit_rows(matrix[:, :dims]).astype(dtype).astype(np.float32)
-    scores = searching.unit_rows(queries[:, :dims]) @ docs.T
+    docs = unit_rows(matrix[:, :dims]).astype(dtype).astype(np.float32)
+    scores = unit_rows(queries[:, :dims]) @ docs.T
     return [[(int(r), float(row[r])) for r in np.argsort(-row, kind="stable")[:CANDIDATES]] for row in scores]
 
 

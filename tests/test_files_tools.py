@@ -240,9 +240,9 @@ async def test_embed_and_rank_files(world: tuple[Path, Path]) -> None:
         ranked = await call(client, "rank", {"query": "Page two says goodbye.", "files": ["report.pdf", "docs/a.md"]})
     assert emb["paths"] == ["docs/a.md", "docs/deep/b.md"] and len(emb["embeddings"]) == 2
     assert engines.embed.embedded[0] == ["# Alpha\n\nFirst paragraph.\n\nSecond paragraph.\n", "Beta text.\n"]
-    # passages are whole paragraphs merged up to the size limit: one per small file
+    # search's chunker: paragraphs merged up to the size limit (one passage for a small file), never across a page
     where = sorted((r["path"], r["line"], r["page"]) for r in ranked["results"])
-    assert where == [("docs/a.md", 1, None), ("report.pdf", 1, 1)]
+    assert where == [("docs/a.md", 1, None), ("report.pdf", 1, 1), ("report.pdf", 3, 2)]
     assert all(r["text"] for r in ranked["results"])
 
 

@@ -15,8 +15,10 @@ from llama_cpp import Llama
 from mcp import Client
 
 from mcp_open.edge.cli import main
+from mcp_open.engines.estimates import ESTIMATE
+from mcp_open.engines.pieces import split_pieces
 from mcp_open.engines.scripted import ScriptedEngine
-from mcp_open.features.accounting.account import ESTIMATE, Account, FinishedCall, Prices, pieces
+from mcp_open.features.accounting.account import PIECE_CHARS, Account, FinishedCall, Prices
 from mcp_open.features.accounting.ledger import CallRecord, Ledger, ledger_at
 from mcp_open.features.accounting.recorder import Recorder
 from tests.conftest import ClientFactory, stdio_params, tiny_settings
@@ -75,7 +77,7 @@ def test_a_loaded_model_counts_with_its_tokenizer(tmp_path: Path) -> None:
 
 def test_long_texts_are_counted_in_pieces_that_add_up_to_the_text() -> None:
     text = ("word " * 3000 + "\n") * 5 + "x" * 10_000
-    parts = list(pieces(text))
+    parts = split_pieces(text, PIECE_CHARS, hard=True)  # the splitter the ledger counts with
     assert "".join(parts) == text and max(len(p) for p in parts) <= 4096 and len(parts) > 10
     engine = ScriptedEngine(name="gemma")  # one token per word: cuts at spaces keep the count exact
     account = Account(Ledger(Path("unused")), Prices(OPUS_IN, OPUS_OUT), {"gemma": engine}.get)

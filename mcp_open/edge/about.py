@@ -30,6 +30,7 @@ class About:
         folders: Folders,
         backends: Sequence[str] = (),
         gpu_facts: Callable[[Settings], GpuFacts] = environment.gpu_facts,
+        build_features: Callable[[], dict[str, object]] = environment.build_features,
     ) -> None:
         self.settings = settings
         self.roles = roles
@@ -38,6 +39,7 @@ class About:
         self.folders = folders
         self.backend_urls = list(backends)
         self._read_gpu_facts = gpu_facts
+        self._build_features = build_features
         self._gpu_facts: GpuFacts | None = None
 
     def info(self, *, probe_backends: bool = False) -> dict[str, object]:
@@ -47,7 +49,7 @@ class About:
         return {
             **backends,
             "version": __version__,
-            **preflight.report(self.roles.slots, self.gpu_facts()),
+            **preflight.report(self.roles.slots, self.gpu_facts(), self._build_features()),
             "savings": self._usage_totals(),
             "limits": {
                 "max_tokens": self.settings.max_tokens,

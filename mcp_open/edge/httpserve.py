@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import time
 from types import FrameType
 
 import uvicorn
 from mcp.server import MCPServer
 
 from mcp_open.edge.httpauth import token_gate, transport_security
-from mcp_open.edge.httpframes import OpenPosts, check_frames
+from mcp_open.edge.httpframes import OpenPosts, arrival_deadline, check_frames
 from mcp_open.edge.httpresume import resumable
 from mcp_open.edge.lifecycle import InFlight, in_flight_of
 from mcp_open.settings import Settings
 
 # uvicorn waits this long for open responses (idle event streams) to end once the calls have answered.
 GRACEFUL_SECONDS = 0.5
-DRAIN_SECONDS = 5.0  # cancelled calls answer within ~0.1 s; a machine under heavy load may need longer
 
 
 class _StoppingServer(uvicorn.Server):
@@ -58,11 +56,8 @@ class _StoppingServer(uvicorn.Server):
         # should_exit, so only listeners that exist need closing.
         for listener in getattr(self, "servers", []):
             listener.close()  # stop accepting connections
-        self.in_flight.cancel_all()
-        await self.in_flight.drained(DRAIN_SECONDS)
-        deadline = time.monotonic() + DRAIN_SECONDS
-        while self.posts.count and time.monotonic() < deadline:
-            await asyncio.sleep(0.01)  # the error replies reach their event streams, which then end
+        # The error replies reach their event streams, which then end.
+        await self.in_flight.stop_and_drain(lambda: self.posts.count)
         self.should_exit = True
 
 
@@ -71,13 +66,19 @@ def serve_http(server: MCPServer, settings: Settings) -> None:
     sockets = [_bind_any_port(settings.host)] if settings.port == 0 else None
     port = sockets[0].getsockname()[1] if sockets else settings.port
     security = transport_security(settings, port)
-    app = server.streamable_http_app(transport_security=security, host=settings.host)
+    app = server.streamable_http_app(
+        transport_security=security,
+        host=settings.host,
+        session_idle_timeout=settings.session_idle,
+        max_sessions=settings.max_sessions,
+    )
     resumable(server.session_manager)
-    posts = check_frames(app, security)
+    posts = check_frames(app, security, body_seconds=settings.request_seconds)
     config = uvicorn.Config(
         token_gate(app, settings),
         host=settings.host,
         port=port,
+        http=arrival_deadline(settings.request_seconds),
         log_level="info" if settings.verbose else "warning",
         timeout_graceful_shutdown=GRACEFUL_SECONDS,  # type: ignore[arg-type]  # typed int, used as a float
     )

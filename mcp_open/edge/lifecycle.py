@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
 
+log = logging.getLogger(__name__)
+
 DISCONNECT_POLL_SECONDS = 0.2
+DRAIN_SECONDS = 5.0  # cancelled calls answer within ~0.1 s; a machine under heavy load may need longer
 SHUTDOWN_MESSAGE = "the server is shutting down (it got a stop signal); the call was stopped. Retry once it is back."
 
 
@@ -61,6 +65,17 @@ class InFlight:
             while self._scopes:
                 await anyio.sleep(0.01)
         return not self._scopes
+
+    async def stop_and_drain(self, replies_pending: Callable[[], int], reply_seconds: float = DRAIN_SECONDS) -> None:
+        """Shutdown, the same on every transport: stop every call (each answers with an error), wait for them to
+        end, then up to reply_seconds for the transport to send their replies."""
+        self.cancel_all()
+        if not await self.drained(DRAIN_SECONDS):
+            log.warning("%d calls still running %.0f s after the stop signal; leaving without their answers",
+                        len(self), DRAIN_SECONDS)  # fmt: skip
+        with anyio.move_on_after(reply_seconds):
+            while replies_pending():
+                await anyio.sleep(0.01)
 
 
 async def _watch_disconnect(request: Any, scope: anyio.CancelScope) -> None:

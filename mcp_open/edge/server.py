@@ -26,16 +26,16 @@ log = logging.getLogger(__name__)
 notice = logging.getLogger("mcp_open.notice")  # plain lines for the operator, on stderr
 
 KEEP_ALIVE_CHECK_SECONDS = 15.0
-# The tools and the info resource, in the order tools/list shows them: each module's mount(mcp, app, runner).
+# The tools and the info resource, in the order tools/list shows them: each tool module over its feature.
 Mount = Callable[[MCPServer, App, CallRunner], None]
 TOOLS: tuple[Mount, ...] = (
-    generate.mount,
-    translate.mount,
-    embed.mount,
-    rank.mount,
-    search.mount,
-    languages.mount,
-    info.mount,
+    lambda mcp, app, runner: generate.register(mcp, app.generator, runner),
+    lambda mcp, app, runner: translate.register(mcp, app.translator, runner),
+    lambda mcp, app, runner: embed.register(mcp, app.embedder, runner),
+    lambda mcp, app, runner: rank.register(mcp, app.embedder, runner),
+    lambda mcp, app, runner: search.register(mcp, app.searcher, runner),
+    lambda mcp, app, runner: languages.register(mcp, app.translator),
+    lambda mcp, app, runner: info.register(mcp, app.about.info),
 )
 
 TOOL_NAMES: tuple[str, ...] = get_args(ToolName)

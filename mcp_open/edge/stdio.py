@@ -29,9 +29,9 @@ from mcp_open.edge.rpcerrors import describe
 
 log = logging.getLogger(__name__)
 
+REPLY_SECONDS = 0.5  # replies are written straight to stdout: half a second is plenty
+
 READ_CHUNK = 65536
-# Cancelled calls answer within ~0.1 s (a token or a prompt batch); a machine under heavy load may need longer.
-DRAIN_SECONDS = 5.0
 Outgoing = SessionMessage | dict[str, Any]
 
 
@@ -206,13 +206,8 @@ async def _stop_on_signal(in_flight: Any, wire: StdioWire, reading: anyio.Cancel
             break
         else:
             return
-    in_flight.cancel_all()
-    if not await in_flight.drained(DRAIN_SECONDS):
-        log.warning("%d calls still running %.0f s after the stop signal; leaving without their answers",
-                    len(in_flight), DRAIN_SECONDS)  # fmt: skip
-    with anyio.move_on_after(0.5):
-        while len(wire.ids):
-            await anyio.sleep(0.01)  # let the writer put the error replies on the wire
+    # Then let the writer put the error replies on the wire.
+    await in_flight.stop_and_drain(lambda: len(wire.ids), reply_seconds=REPLY_SECONDS)
     reading.cancel()
     await anyio.sleep(0.3)
     everything.cancel()  # the lifespan still closes the models on the way out

@@ -20,7 +20,9 @@ from mcp.server.context import CallNext, HandlerResult, ServerMiddleware, Server
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 WRITING = ("output_path", "overwrite")  # the parameters that write files
-JSON_TEXT = frozenset({"json_schema"})  # any-shaped objects, which strict mode cannot express: sent as JSON text
+# Objects strict mode cannot express (any keys): offered as JSON text. True: the text must be JSON; False: text
+# that starts with "{" is JSON, other text is the parameter's own string form (a glossary's file or name).
+JSON_TEXT = {"json_schema": True, "glossary": False}
 DROPPED_KEYWORDS = frozenset({"title", "default"})
 JsonSchema = dict[str, Any]
 
@@ -118,12 +120,13 @@ class ToolView:
             if name not in schema["properties"]:
                 return self._unknown(tool, name, known)
         kept = {name: value for name, value in arguments.items() if value is not None}
-        for name in JSON_TEXT.intersection(kept):
-            if isinstance(kept[name], str):
+        for name in JSON_TEXT.keys() & kept.keys():
+            text = kept[name]
+            if isinstance(text, str) and (JSON_TEXT[name] or text.lstrip().startswith("{")):
                 try:
                     kept[name] = json.loads(kept[name])
                 except json.JSONDecodeError as exc:
-                    return f"{name} is not valid JSON ({exc.msg} at character {exc.pos}); pass a JSON Schema object"
+                    return f"{name} is not valid JSON ({exc.msg} at character {exc.pos}); pass a JSON object"
         return kept
 
     def _unknown(self, tool: str, name: str, known: list[str]) -> str:

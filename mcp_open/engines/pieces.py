@@ -11,24 +11,27 @@ _CUT = re.compile(r"(?<=\n)(?=\S)")
 _SOFT_CUT = re.compile(r"(?<=\S)(?= \S)")
 
 
-def split_pieces(text: str, size: int) -> list[str]:
-    """Pieces of about size characters (longer only where no cut exists) that join back to text."""
+def split_pieces(text: str, size: int, *, hard: bool = False) -> list[str]:
+    """Pieces of about size characters that join back to text: longer only where no cut exists, unless `hard`
+    (counting by estimate or for the ledger), which cuts a run with no place to cut at size."""
     pieces: list[str] = []
     start = 0
     while len(text) - start > size:
-        end = _cut_before(text, start, start + size)
+        end = _cut_before(text, start, start + size, hard)
         pieces.append(text[start:end])
         start = end
     pieces.append(text[start:])
     return pieces
 
 
-def _cut_before(text: str, start: int, limit: int) -> int:
-    """The last good cut in text[start:limit], else the first after it, else the end of the text."""
+def _cut_before(text: str, start: int, limit: int, hard: bool) -> int:
+    """The last good cut in text[start:limit], else (hard) the limit, else the first after it, else the end."""
     for pattern in (_CUT, _SOFT_CUT):
         cuts = [m.start() for m in pattern.finditer(text, start + 1, limit)]
         if cuts:
             return cuts[-1]
+    if hard:
+        return limit
     for pattern in (_CUT, _SOFT_CUT):
         later = pattern.search(text, limit)
         if later:

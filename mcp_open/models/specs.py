@@ -67,3 +67,16 @@ def parse_spec(spec: str) -> ModelSpec:
     if _HUB_REPO.match(name):
         return ModelSpec(given, "hub", name, quant)
     return ModelSpec(given, "alias", name.lower(), quant)
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """A model spec resolved to a GGUF file on this machine."""
+
+    spec: str
+    path: Path
+    source: str
+    repo: str | None
+    quant: str | None
+    note: str | None
+    size_bytes: int

@@ -1,12 +1,10 @@
-"""What the machine and the llama.cpp build can do, and what the operator must hear about it."""
+"""What the machine and the llama.cpp build can do (asks llama.cpp itself: only the edge and the loader use it)."""
 
 from __future__ import annotations
 
-import dataclasses
 import os
-from collections.abc import Sequence
 
-from mcp_open.models.gpu import GpuFacts, OffloadPlan, gpu_notes
+from mcp_open.models.gpu import GpuFacts
 from mcp_open.models.nvidia import visible_cards
 from mcp_open.settings import Settings
 
@@ -29,20 +27,3 @@ def gpu_facts(settings: Settings) -> GpuFacts:
         main_gpu=settings.main_gpu,
         cuda_visible_devices=os.environ.get("CUDA_VISIBLE_DEVICES"),
     )
-
-
-def build_report(facts: GpuFacts, plans: Sequence[tuple[str, OffloadPlan]]) -> dict[str, object]:
-    """llama.cpp build features and the GPU answer for the info resource."""
-    notes = gpu_notes(facts, plans)
-    cards = [dataclasses.asdict(card) for card in facts.cards or []]
-    return {
-        "llama_cpp": build_features(),
-        "gpu": {
-            "requested_layers": facts.requested,
-            "offload_supported": facts.can_offload,
-            "visible_gpus": cards if facts.cards is not None else "nvidia-smi not found or failing",
-            "cuda_visible_devices": facts.cuda_visible_devices,
-            "notes": notes,
-            "warning": "\n".join(notes) or None,
-        },
-    }

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 from mcp_open.models.gpu import GpuFacts, OffloadPlan, gpu_notes
-from mcp_open.runtime.environment import build_report
 from mcp_open.runtime.planning import ModelPlan, plan_model
 from mcp_open.runtime.slots import ModelSlot
 
@@ -27,8 +27,8 @@ def _offloads(slots: Sequence[ModelSlot], plans: Sequence[ModelPlan | None]) -> 
     return out
 
 
-def report(slots: Sequence[ModelSlot], facts: GpuFacts) -> dict[str, object]:
-    """Build, GPU and per-model facts for the info resource and command."""
+def report(slots: Sequence[ModelSlot], facts: GpuFacts, build: dict[str, object]) -> dict[str, object]:
+    """Build, GPU and per-model facts for the info resource and command (build: what llama.cpp says it can do)."""
     plans = [_plan_of(slot, facts) for slot in slots]
     models = []
     for slot, plan in zip(slots, plans, strict=True):
@@ -36,7 +36,26 @@ def report(slots: Sequence[ModelSlot], facts: GpuFacts) -> dict[str, object]:
         if plan is not None:
             described.update(plan.describe())
         models.append(described)
-    return {**build_report(facts, _offloads(slots, plans)), "models": models}
+    return {**_build_report(facts, _offloads(slots, plans), build), "models": models}
+
+
+def _build_report(
+    facts: GpuFacts, plans: Sequence[tuple[str, OffloadPlan]], build: dict[str, object]
+) -> dict[str, object]:
+    """llama.cpp build features and the GPU answer for the info resource."""
+    notes = gpu_notes(facts, plans)
+    cards = [dataclasses.asdict(card) for card in facts.cards or []]
+    return {
+        "llama_cpp": build,
+        "gpu": {
+            "requested_layers": facts.requested,
+            "offload_supported": facts.can_offload,
+            "visible_gpus": cards if facts.cards is not None else "nvidia-smi not found or failing",
+            "cuda_visible_devices": facts.cuda_visible_devices,
+            "notes": notes,
+            "warning": "\n".join(notes) or None,
+        },
+    }
 
 
 def _model_line(plan: ModelPlan) -> str | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
@@ -14,9 +14,6 @@ from mcp_open.edge.tools.args import FilesArg, OverwriteArg, RootsOut
 from mcp_open.features.common.schemas import EmbedResult
 from mcp_open.features.embed.embedder import Embedder
 
-if TYPE_CHECKING:
-    from mcp_open.edge.wiring import App
-
 NAME = "embed"
 WRITES = "`output_path` writes them to disk instead."
 DESCRIPTION = (
@@ -25,11 +22,6 @@ DESCRIPTION = (
 )
 # It writes a file when given output_path (replacing one only with overwrite=true); the same call writes the same.
 ANNOTATIONS = ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=False, idempotent_hint=True)
-
-
-def mount(mcp: MCPServer, app: App, runner: CallRunner) -> None:
-    """Add the tool to a server, over the app's embedder."""
-    register(mcp, app.embedder, runner)
 
 
 def register(mcp: MCPServer, embedder: Embedder, runner: CallRunner) -> None:

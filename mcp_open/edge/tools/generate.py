@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
@@ -14,9 +14,6 @@ from mcp_open.edge.tools.args import FilesArg, OutputArg, OverwriteArg, RootsOut
 from mcp_open.features.common.schemas import ChatMessage, GenerateRequest, GenerateResult
 from mcp_open.features.generate.generator import Generator
 
-if TYPE_CHECKING:
-    from mcp_open.edge.wiring import App
-
 NAME = "generate"
 WRITES = "`output_path` writes the answer to disk and returns a receipt."
 DESCRIPTION = (
@@ -27,11 +24,6 @@ DESCRIPTION = (
 )
 # It writes files when given output_path, and replaces them only with overwrite=true.
 ANNOTATIONS = ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=False, idempotent_hint=False)
-
-
-def mount(mcp: MCPServer, app: App, runner: CallRunner) -> None:
-    """Add the tool to a server, over the app's generator."""
-    register(mcp, app.generator, runner)
 
 
 def register(mcp: MCPServer, generator: Generator, runner: CallRunner) -> None:

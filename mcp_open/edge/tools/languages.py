@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from mcp.server import MCPServer
 from mcp_types import ToolAnnotations
 
-from mcp_open.edge.calls import CallRunner
 from mcp_open.features.common.schemas import LanguagesResult
 from mcp_open.features.translate.translator import Translator
-
-if TYPE_CHECKING:
-    from mcp_open.edge.wiring import App
 
 NAME = "languages"
 DESCRIPTION = "The language codes `translate` accepts, with names."
 ANNOTATIONS = ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=False, idempotent_hint=True)
-
-
-def mount(mcp: MCPServer, app: App, runner: CallRunner) -> None:
-    """Add the tool to a server, over the app's translator."""
-    register(mcp, app.translator)
 
 
 def register(mcp: MCPServer, translator: Translator) -> None:

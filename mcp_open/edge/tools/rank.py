@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
@@ -14,20 +14,12 @@ from mcp_open.edge.tools.args import FilesArg, InstructionArg, RootsIn
 from mcp_open.features.common.schemas import RankResult
 from mcp_open.features.embed.embedder import Embedder
 
-if TYPE_CHECKING:
-    from mcp_open.edge.wiring import App
-
 NAME = "rank"
 DESCRIPTION = (
     "Rank `documents`, or the passages of `files`, by meaning against `query` with the local embedding model; "
     "returns the best with index, score and snippet."
 )
 ANNOTATIONS = ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=False, idempotent_hint=True)
-
-
-def mount(mcp: MCPServer, app: App, runner: CallRunner) -> None:
-    """Add the tool to a server, over the app's embedder."""
-    register(mcp, app.embedder, runner)
 
 
 def register(mcp: MCPServer, embedder: Embedder, runner: CallRunner) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context, Resolve
@@ -15,9 +15,6 @@ from mcp_open.edge.tools.args import InstructionArg
 from mcp_open.features.search.schemas import SearchMode, SearchResult
 from mcp_open.features.search.searcher import Searcher
 
-if TYPE_CHECKING:
-    from mcp_open.edge.wiring import App
-
 NAME = "search"
 DESCRIPTION = (
     "Search the user's files for the passages that answer `query`: path, lines (page for PDF), score, text. "
@@ -25,11 +22,6 @@ DESCRIPTION = (
 )
 # Reads only, though it keeps the lasting index current as a side effect the user never sees.
 ANNOTATIONS = ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=False, idempotent_hint=True)
-
-
-def mount(mcp: MCPServer, app: App, runner: CallRunner) -> None:
-    """Add the tool to a server, over the app's searcher."""
-    register(mcp, app.searcher, runner)
 
 
 def register(mcp: MCPServer, searcher: Searcher, runner: CallRunner) -> None:

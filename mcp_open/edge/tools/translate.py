@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
@@ -11,25 +11,31 @@ from pydantic import Field
 
 from mcp_open.edge.calls import CallRunner
 from mcp_open.edge.tools.args import FilesArg, OutputArg, OverwriteArg, RootsOut
-from mcp_open.features.common.schemas import Formality, TranslateRequest, TranslateResult
+from mcp_open.features.common.schemas import Formality, TagHandling, TranslateRequest, TranslateResult
 from mcp_open.features.translate.translator import Translator
-
-if TYPE_CHECKING:
-    from mcp_open.edge.wiring import App
 
 NAME = "translate"
 WRITES = "`output_path` writes the translations (notes.md -> notes.de.md), returning receipts."
 DESCRIPTION = (
-    "Translate with the local model, formatting kept. `text` is a string or a list; or `files` read on the server. "
-    "The source language is detected unless given. " + WRITES
+    "Translate with the local model. `text` is a string or a list; or `files` read on the server, documents kept "
+    "in their format (docx, pptx, xlsx, html, srt, vtt, xliff, JSON, YAML, .po, strings.xml). Placeholders, tags, "
+    "URLs and numbers are checked; a text that fails keeps its source and is listed in `problems`. `glossary` "
+    "terms are enforced while decoding. " + WRITES
 )
+GlossaryArg = Annotated[
+    dict[str, str] | str | None,
+    Field(description='Terms to use: JSON {"source term": "target term"}, a CSV/TSV file or a stored name.'),
+]
+InstructionsArg = Annotated[
+    list[Annotated[str, Field(min_length=1, max_length=300)]] | None,
+    Field(max_length=10, description="E.g. 'Use British spelling'."),
+]
+TagsArg = Annotated[
+    TagHandling | None,
+    Field(description="The text is html or xml: tags kept."),
+]
 # It writes files when given output_path (replacing them only with overwrite=true); the same call writes the same.
 ANNOTATIONS = ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=False, idempotent_hint=True)
-
-
-def mount(mcp: MCPServer, app: App, runner: CallRunner) -> None:
-    """Add the tool to a server, over the app's translator."""
-    register(mcp, app.translator, runner)
 
 
 def register(mcp: MCPServer, translator: Translator, runner: CallRunner) -> None:
@@ -47,6 +53,9 @@ def register(mcp: MCPServer, translator: Translator, runner: CallRunner) -> None
         files: FilesArg = None,
         output_path: OutputArg = None,
         overwrite: OverwriteArg = False,
+        glossary: GlossaryArg = None,
+        custom_instructions: InstructionsArg = None,
+        tag_handling: TagsArg = None,
     ) -> TranslateResult:
         """Translate text or files."""
         req = TranslateRequest(
@@ -58,6 +67,9 @@ def register(mcp: MCPServer, translator: Translator, runner: CallRunner) -> None
             files=files or [],
             output_path=output_path,
             overwrite=overwrite,
+            glossary=glossary,
+            custom_instructions=custom_instructions or [],
+            tag_handling=tag_handling,
         )
         roots = runner.local_roots(client_roots)
         return await runner.run(ctx, lambda call: translator.translate(req, call, roots))

@@ -22,14 +22,11 @@ from mcp_open.engines.protocol import (
     Prompt,
     Sampling,
     StopFn,
+    never,
     room_for,
 )
 from mcp_open.engines.templates import supports_thinking_switch
 from mcp_open.errors import ModelLoadError
-
-
-def _never() -> bool:
-    return False
 
 
 def llama_kwargs(config: EngineConfig) -> dict[str, object]:
@@ -76,7 +73,7 @@ class LlamaEngine:
         self.tokens = Tokens(self._llama, self.native, self._n_ctx, self.chat_template)
         self._prefix = Prefix(self._llama, self.native)
         self._guided = Guided(self._llama, self.native, self.tokens.tokenize_bytes)
-        self.decoder = Decoder(self._llama, self.native, self._prefix, self._guided)
+        self.decoder = Decoder(self._llama, self.native, self._prefix, config.draft_tokens)
         self._embedder = Embedder(self._llama, self.native, self.tokens, self._n_ctx, self._n_embd, config.pooling)
 
     @property
@@ -120,7 +117,7 @@ class LlamaEngine:
         *,
         add_special: bool = True,
         parse_special: bool = False,
-        should_stop: StopFn = _never,
+        should_stop: StopFn = never,
         limit: int | None = None,
     ) -> list[int]:
         """Tokens of text (see Tokens.tokenize)."""
@@ -140,7 +137,7 @@ class LlamaEngine:
         """Tokens the prompt takes once rendered."""
         return len(self.tokens.render(prompt))
 
-    def render(self, prompt: Prompt, should_stop: StopFn = _never) -> list[int]:
+    def render(self, prompt: Prompt, should_stop: StopFn = never) -> list[int]:
         """Prompt tokens (see Tokens.render)."""
         return self.tokens.render(prompt, should_stop)
 
@@ -206,6 +203,8 @@ class LlamaEngine:
             "prompt_tokens_evaluated": self.prompt_tokens_evaluated,
             "embed_batches": self._embedder.embed_batches,
             "texts_embedded": self._embedder.texts_embedded,
+            "drafted_tokens": self.decoder.drafts.drafted,
+            "accepted_tokens": self.decoder.drafts.accepted,
         }
 
     def close(self) -> None:

@@ -7,16 +7,12 @@ from typing import Any
 
 from mcp_open.engines.llama.native import Native
 from mcp_open.engines.pieces import split_pieces
-from mcp_open.engines.protocol import Cancelled, Prompt, StopFn
+from mcp_open.engines.protocol import Cancelled, Prompt, StopFn, never
 from mcp_open.engines.templates import render_chat, split_markup, supports_thinking_switch, unfound_texts
 from mcp_open.errors import InvalidRequestError
 
 # Texts longer than this are tokenized in pieces of about this many characters (see tokenize).
 TOKENIZE_PIECE_CHARS = 512
-
-
-def _never() -> bool:
-    return False
 
 
 class Tokens:
@@ -44,7 +40,7 @@ class Tokens:
         *,
         add_special: bool = True,
         parse_special: bool = False,
-        should_stop: StopFn = _never,
+        should_stop: StopFn = never,
         limit: int | None = None,
     ) -> list[int]:
         """Tokens of text; add_special adds BOS/EOS as the vocabulary asks; parse_special reads control tokens.
@@ -79,7 +75,7 @@ class Tokens:
         """Text of tokens."""
         return str(self._llama.detokenize(list(tokens)).decode("utf-8", "replace"))
 
-    def render(self, prompt: Prompt, should_stop: StopFn = _never) -> list[int]:
+    def render(self, prompt: Prompt, should_stop: StopFn = never) -> list[int]:
         """Prompt tokens: the template's markup may hold control tokens, the caller's text never does.
 
         Stops counting once past the context (the prompt cannot fit anyway) and honours a cancel meanwhile.

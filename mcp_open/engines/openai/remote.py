@@ -8,7 +8,6 @@ once: the server batches concurrent requests itself.
 from __future__ import annotations
 
 import logging
-import math
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -17,6 +16,7 @@ from typing import Any
 
 import httpx2
 
+from mcp_open.engines.estimates import estimate_tokens
 from mcp_open.engines.openai import wire
 from mcp_open.engines.openai.errors import (
     http_error,
@@ -43,8 +43,6 @@ from mcp_open.errors import InvalidRequestError, RemoteEngineError
 
 # Texts per /v1/embeddings request: progress and cancellation land between requests.
 EMBED_BATCH = 32
-# Without a tokenize endpoint, a token is taken to be this many characters (English prose with BPE vocabularies).
-CHARS_PER_TOKEN = 4
 # What a chat template adds around each turn and to start the reply, for prompt estimates.
 TURN_OVERHEAD_TOKENS = 4
 REPLY_OVERHEAD_TOKENS = 3
@@ -124,6 +122,7 @@ class RemoteEngine:
             chat=self.config.chat,
             thinking_switch=self.config.chat,
             can_prefill=False,
+            grammars=False,
             # Qwen embedding models want instruction-wrapped queries; the server does not say what it runs.
             architecture="qwen3" if "qwen" in name.lower() else None,
             embedding=self.config.embedding,
@@ -320,11 +319,6 @@ class RemoteEngine:
         with self._lock:
             for key, amount in amounts.items():
                 self._counters[key] += amount
-
-
-def estimate_tokens(text: str) -> int:
-    """Tokens of text by length, where the server cannot say."""
-    return math.ceil(len(text) / CHARS_PER_TOKEN)
 
 
 def _check_prompt(prompt: Prompt, constraint: Constraint | None) -> None:

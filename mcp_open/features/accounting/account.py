@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import math
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from mcp_open.engines.estimates import ESTIMATE, estimate_tokens
+from mcp_open.engines.pieces import split_pieces
 from mcp_open.engines.protocol import Engine
 from mcp_open.features.accounting.ledger import CallRecord, Grouping, Ledger, Totals
 
-# Without a loaded model, agent-side tokens are estimated from characters: about 4 per token for English
-# prose and JSON in the BPE vocabularies of frontier models (fewer for code and non-Latin scripts).
-CHARS_PER_TOKEN = 4
+# Without a loaded model, agent-side tokens are estimated from characters (engines/estimates.py): about 4 per
+# token for English prose and JSON in the BPE vocabularies of frontier models (fewer for code, non-Latin scripts).
 # Long texts are tokenized in pieces: llama.cpp's tokenizers slow down sharply on one long unbroken text
 # (a megabyte of embedding JSON took 92 s whole and 0.8 s in 4 KB pieces, with the same count).
 PIECE_CHARS = 4096
-ESTIMATE = f"estimate ({CHARS_PER_TOKEN} characters per token)"
 
 # An agent cannot produce vectors in its own context, so an embed call saves it no work: its "saved" is minus
 # what delegating cost (the vectors it reads are the expensive part). Every other tool's work is priced as
@@ -114,7 +113,11 @@ class Account:
         if engine is None:
             return estimate_tokens, ESTIMATE
         count = engine.count_tokens
-        return lambda text: sum(count(piece) for piece in pieces(text)), f"tokenizer of {engine.info.name}"
+
+        def counted(text: str) -> int:
+            return sum(count(piece) for piece in split_pieces(text, PIECE_CHARS, hard=True))
+
+        return counted, f"tokenizer of {engine.info.name}"
 
 
 NOTE = (
@@ -124,23 +127,6 @@ NOTE = (
     "itself (e.g. material pasted into the arguments, or vectors read back). Electricity and hardware are not "
     "counted."
 )
-
-
-def pieces(text: str, size: int = PIECE_CHARS) -> Iterator[str]:
-    """The text in runs of about `size` characters, cut after a newline (or a space) where there is one."""
-    start = 0
-    while start < len(text):
-        end = start + size
-        if end < len(text):
-            cut = max(text.rfind("\n", start, end), text.rfind(" ", start, end))
-            end = cut + 1 if cut > start else end
-        yield text[start:end]
-        start = end
-
-
-def estimate_tokens(text: str) -> int:
-    """Tokens of text by the character estimate."""
-    return math.ceil(len(text) / CHARS_PER_TOKEN)
 
 
 def own_work(tool: str, local_read: int, local_written: int) -> tuple[int, int]:

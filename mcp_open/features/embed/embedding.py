@@ -1,4 +1,4 @@
-"""Embedding on any engine: checks, Matryoshka truncation, normalisation, cosine ranking."""
+"""Embedding on any engine: fitting texts, Matryoshka truncation, cosine ranking."""
 
 from __future__ import annotations
 
@@ -6,25 +6,12 @@ from typing import TYPE_CHECKING
 
 from mcp_open.engines.protocol import Embedded, Engine, Hooks
 from mcp_open.errors import InvalidRequestError
+from mcp_open.features.common.embedding import unit_rows
 from mcp_open.features.common.limits import byte_limit, check_bytes, cut_to_bytes, utf8_size
 from mcp_open.runtime.calls import CallContext
 
 if TYPE_CHECKING:
     import numpy as np
-
-QWEN_QUERY_TEMPLATE = "Instruct: {instruction}\nQuery:{query}"
-DEFAULT_INSTRUCTION = "Given a query, retrieve the passages most relevant to it"
-
-
-def check_texts(
-    texts: list[str], field: str = "texts", expected: str = "a string or a non-empty list of strings"
-) -> None:
-    """Reject an empty list or empty strings with a message that says which."""
-    if not texts:
-        raise InvalidRequestError(f"'{field}' is empty; pass {expected}")
-    blank = [i for i, t in enumerate(texts) if not t.strip()]
-    if blank:
-        raise InvalidRequestError(f"{field}[{blank[0]}] is empty; every text needs some content to embed")
 
 
 def fit_bytes(texts: list[str], n_ctx: int, truncate: bool) -> list[str]:
@@ -58,12 +45,7 @@ def shape_vectors(vectors: np.ndarray, *, normalize: bool, dimensions: int | Non
                 f"dimensions={dimensions} but the model's vectors have {vectors.shape[1]}; pass at most that"
             )
         vectors = vectors[:, :dimensions]
-    if normalize:
-        import numpy as np  # numpy loads with the first embedding, not at server start
-
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        vectors = vectors / np.where(norms == 0, 1.0, norms)
-    return vectors
+    return unit_rows(vectors) if normalize else vectors
 
 
 def to_lists(vectors: np.ndarray) -> list[list[float]]:
@@ -73,18 +55,11 @@ def to_lists(vectors: np.ndarray) -> list[list[float]]:
     return np.round(vectors.astype(np.float64), 7).tolist()
 
 
-def query_text(query: str, instruction: str | None, architecture: str | None) -> str:
-    """Qwen embedding models want queries (not documents) wrapped in an instruction."""
-    if architecture and architecture.startswith("qwen"):
-        return QWEN_QUERY_TEMPLATE.format(instruction=instruction or DEFAULT_INSTRUCTION, query=query)
-    return query
-
-
 def rank(vectors: np.ndarray, top_k: int) -> list[tuple[int, float]]:
     """Documents (rows 1..n) ordered by cosine similarity to the query (row 0)."""
     import numpy as np
 
-    unit = shape_vectors(vectors, normalize=True, dimensions=None)
+    unit = unit_rows(vectors)
     scores = unit[1:] @ unit[0]
     order = np.argsort(-scores, kind="stable")[:top_k]
     return [(int(i), float(scores[i])) for i in order]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from mcp_open.errors import FileAccessError
 from mcp_open.features.common.schemas import WrittenFile
+from mcp_open.features.files.chunking import MARKDOWN_SUFFIXES, chunk_text
 from mcp_open.features.files.readers import Document, read_document
 from mcp_open.features.files.sandbox import Sandbox
 
@@ -75,50 +76,12 @@ def with_material(instruction: str, sources: list[Source]) -> str:
 
 
 def passages(source: Source, max_chars: int = PASSAGE_CHARS) -> list[Passage]:
-    """Paragraphs merged up to max_chars (long ones cut at lines), each with its first line and page."""
-    found: list[Passage] = []
-    start, buffer = 0, ""
-    for offset, block in _blocks(source.doc.text, max_chars):
-        if buffer and len(buffer) + len(block) > max_chars:
-            found.append(_passage(source, buffer, start))
-            buffer = ""
-        if not buffer:
-            start = offset
-        buffer = f"{buffer}\n\n{block}" if buffer else block
-    if buffer.strip():
-        found.append(_passage(source, buffer, start))
-    return found
-
-
-def _blocks(text: str, max_chars: int) -> list[tuple[int, str]]:
-    """(offset, text) of each paragraph, paragraphs over max_chars cut into runs of lines."""
-    blocks, offset = [], 0
-    for paragraph in text.split("\n\n"):
-        if paragraph.strip():
-            blocks.extend(_cut(paragraph, offset, max_chars))
-        offset += len(paragraph) + 2
-    return blocks
-
-
-def _cut(paragraph: str, offset: int, max_chars: int) -> list[tuple[int, str]]:
-    """A long paragraph as runs of whole lines, each up to max_chars (a single longer line stays whole)."""
-    runs: list[tuple[int, str]] = []
-    run, run_start = "", offset
-    for line in paragraph.split("\n"):
-        if run and len(run) + len(line) + 1 > max_chars:
-            runs.append((run_start, run))
-            run, run_start = "", offset
-        run = f"{run}\n{line}" if run else line
-        offset += len(line) + 1
-    if run.strip():
-        runs.append((run_start, run))
-    return runs
-
-
-def _passage(source: Source, text: str, offset: int) -> Passage:
-    lead = len(text) - len(text.lstrip())
-    line = source.doc.text.count("\n", 0, offset + lead) + 1
-    return Passage(source, text.strip(), line, source.doc.page_at(offset))
+    """The file cut by the search chunker, measured in characters (rank cuts before a model is loaded), each
+    passage with its first line and page."""
+    doc = source.doc
+    markdown = doc.path.suffix.lower() in MARKDOWN_SUFFIXES
+    chunks = chunk_text(doc.text, len, markdown=markdown, pages=doc.pages, max_tokens=max_chars, overlap=0)
+    return [Passage(source, c.text.strip(), c.start_line, c.page) for c in chunks]
 
 
 def output_names(sources: list[Source], suffix: str = "") -> list[Path]:

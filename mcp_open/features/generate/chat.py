@@ -1,15 +1,12 @@
-"""Chat turns from tool arguments, plain transcripts for base models, and thinking split from answers."""
+"""Chat turns from tool arguments and plain transcripts for base models."""
 
 from __future__ import annotations
-
-import re
 
 from mcp_open.engines.protocol import Turn
 from mcp_open.errors import InvalidRequestError
 from mcp_open.features.common.limits import has_content
 from mcp_open.features.common.schemas import ChatMessage
 
-THINK_BLOCK = re.compile(r"<think>(.*?)(?:</think>|$)", re.DOTALL)
 PLAIN_ROLE_NAMES = {"system": "System", "user": "User", "assistant": "Assistant"}
 
 
@@ -43,16 +40,6 @@ def build_messages(prompt: str | None, messages: list[ChatMessage] | None, syste
             raise InvalidRequestError("pass the system prompt either as 'system' or as the first message, not both")
         turns.insert(0, ChatMessage(role="system", content=system))
     return turns
-
-
-def split_thinking(text: str) -> tuple[str | None, str]:
-    """Separate <think>...</think> reasoning from the answer."""
-    match = THINK_BLOCK.search(text)
-    if not match:
-        return None, text.strip()
-    reasoning = match.group(1).strip()
-    answer = (text[: match.start()] + text[match.end() :]).strip()
-    return reasoning or None, answer
 
 
 def to_turns(messages: list[ChatMessage]) -> list[Turn]:

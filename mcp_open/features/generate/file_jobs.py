@@ -3,35 +3,18 @@
 from __future__ import annotations
 
 import copy
-import os
-from dataclasses import dataclass
-from pathlib import Path
 
-from mcp_open.engines.protocol import Cancelled, Engine
-from mcp_open.errors import ContextOverflowError, FileAccessError, InvalidRequestError
-from mcp_open.features.common.schemas import FileAnswer, GenerateRequest, Usage, WrittenFile, WrittenSummary
-from mcp_open.features.files.material import Source, output_names, receipt, targets, with_material
-from mcp_open.features.files.sandbox import Sandbox
-from mcp_open.features.files.writing import StagedWrites
+from mcp_open.engines.protocol import Engine
+from mcp_open.errors import ContextOverflowError, InvalidRequestError
+from mcp_open.features.common.schemas import FileAnswer, GenerateRequest
+from mcp_open.features.files.material import Source, with_material
 from mcp_open.features.generate import generation
 from mcp_open.features.generate.structured import Structured
 from mcp_open.runtime.calls import CallContext, ProgressState
 
-# Up to this many written files get a receipt each; beyond it, one sample receipt and a summary of the rest.
-RECEIPTS_IN_FULL = 3
 WAYS_OUT = (
     "pass each=true to run the instruction once per file, pass fewer files, or restart the server with a larger --ctx"
 )
-
-
-@dataclass
-class Output:
-    """One result to write: its text, what it cost, where it came from."""
-
-    text: str
-    tokens: int
-    source: str | None
-    source_lang: str | None = None
 
 
 class FileProgress(ProgressState):
@@ -94,65 +77,6 @@ def answers(sources: list[Source], done: list[generation.Generated], *, written:
             usage=g.usage,
         )
         for s, g in zip(sources, done, strict=True)
-    ]
-
-
-def summed(usages: list[Usage]) -> Usage:
-    """The usage of several generations together."""
-    prompt = sum(u.prompt_tokens for u in usages)
-    completion = sum(u.completion_tokens for u in usages)
-    seconds = sum(u.seconds for u in usages)
-    decode = sum(u.seconds - u.prompt_seconds for u in usages)
-    return Usage(
-        prompt_tokens=prompt,
-        completion_tokens=completion,
-        total_tokens=prompt + completion,
-        cached_prompt_tokens=sum(u.cached_prompt_tokens for u in usages),
-        prompt_seconds=round(sum(u.prompt_seconds for u in usages), 4),
-        seconds=round(seconds, 4),
-        tokens_per_second=round(sum(u.tokens_per_second * (u.seconds - u.prompt_seconds) for u in usages) / decode, 2)
-        if decode > 0
-        else 0.0,
-    )
-
-
-def plan_outputs(
-    sandbox: Sandbox, spec: str, sources: list[Source], *, many: bool, suffix: str, overwrite: bool
-) -> list[Path]:
-    """Check every output target before any work is done; one file, or one per source inside a folder."""
-    folder_given = spec.endswith(("/", os.sep)) or sandbox.output_location(spec).is_dir()
-    if not many and folder_given and not suffix:
-        raise FileAccessError(f"'{spec}' is a folder, but this call writes one result; name the file to write")
-    return targets(sandbox, spec, output_names(sources, suffix), folder=many or folder_given, overwrite=overwrite)
-
-
-def condensed(written: list[WrittenFile], folder: str) -> tuple[list[WrittenFile] | None, WrittenSummary | None]:
-    """Every receipt for a few files; for many, one sample receipt and a sum: the agent pays for what it reads."""
-    if not written:
-        return None, None
-    if len(written) <= RECEIPTS_IN_FULL:
-        return written, None
-    rest = written[1:]
-    summary = WrittenSummary(
-        count=len(rest), folder=folder, bytes=sum(w.bytes for w in rest), tokens=sum(w.tokens for w in rest)
-    )
-    return written[:1], summary
-
-
-def write_outputs(
-    sandbox: Sandbox, paths: list[Path], outputs: list[Output], call: CallContext, *, overwrite: bool
-) -> list[WrittenFile]:
-    """Stage every output beside its target, then move them all into place (or none) unless the call was cancelled."""
-    with StagedWrites(sandbox) as staged:
-        sizes = [staged.stage(path, out.text, overwrite=overwrite) for path, out in zip(paths, outputs, strict=True)]
-        if call.should_stop():
-            raise Cancelled
-        staged.commit()
-    return [
-        receipt(sandbox, path, out.text, size, out.tokens, out.source).model_copy(
-            update={"source_lang": out.source_lang}
-        )
-        for path, out, size in zip(paths, outputs, sizes, strict=True)
     ]
 
 

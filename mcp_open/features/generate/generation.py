@@ -16,7 +16,9 @@ from mcp_open.engines.protocol import (
 )
 from mcp_open.features.common.limits import check_bytes, utf8_size
 from mcp_open.features.common.schemas import ChatMessage, GenerateRequest, Usage
-from mcp_open.features.generate.chat import build_messages, render_plain, split_thinking, to_turns
+from mcp_open.features.common.thinking import split_thinking
+from mcp_open.features.common.usage import usage_of
+from mcp_open.features.generate.chat import build_messages, render_plain, to_turns
 from mcp_open.features.generate.structured import Structured, with_instruction
 from mcp_open.runtime.calls import CallContext
 
@@ -146,21 +148,4 @@ def _complete(
     )
     return engine.complete(
         prompt, max_tokens=max(1, budget), sampling=sampling_of(req), stop=stop, constraint=constraint, hooks=hooks
-    )
-
-
-def usage_of(parts: list[Completion], extra_tokens: int = 0, *, one_prompt: bool = True) -> Usage:
-    """Usage summed over completions: one prompt continued (thinking) or many prompts (translation pieces)."""
-    prompts = parts[:1] if one_prompt else parts
-    prompt = sum(p.prompt_tokens for p in prompts)
-    completion = sum(p.completion_tokens for p in parts) + extra_tokens
-    decode = sum(p.decode_seconds for p in parts)
-    return Usage(
-        prompt_tokens=prompt,
-        completion_tokens=completion,
-        total_tokens=prompt + completion,
-        cached_prompt_tokens=sum(p.cached_tokens for p in prompts),
-        prompt_seconds=round(sum(p.prompt_seconds for p in prompts), 4),
-        seconds=round(sum(p.prompt_seconds + p.decode_seconds for p in parts), 4),
-        tokens_per_second=round(sum(p.decode_steps for p in parts) / decode, 2) if decode > 0 else 0.0,
     )

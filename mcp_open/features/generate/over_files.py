@@ -7,7 +7,9 @@ from typing import Any
 
 from mcp_open.errors import InvalidRequestError
 from mcp_open.features.common.schemas import GenerateRequest, GenerateResult, WrittenFile
+from mcp_open.features.common.usage import summed
 from mcp_open.features.files import material
+from mcp_open.features.files import outputs as writes
 from mcp_open.features.files.sandbox import Sandbox
 from mcp_open.features.generate import file_jobs as jobs
 from mcp_open.features.generate import generation, structured
@@ -19,7 +21,7 @@ async def generate_files(
     slot: ModelSlot, req: GenerateRequest, call: CallContext, box: Sandbox, shape: structured.Structured | None = None
 ) -> GenerateResult:
     """Generate over files; with output_path, write the results (JSON Lines for each + schema) as receipts."""
-    sources = await call.run_in_thread(lambda: material.load(box, req.files)) if req.files else []
+    sources = await call.run_abandonable(lambda: material.load(box, req.files)) if req.files else []
     if req.each and not sources:
         raise InvalidRequestError("each=true needs 'files': the instruction runs once per file")
     plan: list[Path] = []
@@ -28,7 +30,7 @@ async def generate_files(
         # One result per file: always a folder, whatever the number of files; JSON Lines are one file.
         many = req.each and shape is None
         plan = await call.run_in_thread(
-            lambda: jobs.plan_outputs(box, spec, sources, many=many, suffix="", overwrite=req.overwrite)
+            lambda: writes.plan_outputs(box, spec, sources, many=many, suffix="", overwrite=req.overwrite)
         )
     async with slot.use(call) as model:
         if shape is not None:
@@ -36,9 +38,9 @@ async def generate_files(
         done, datas, written = await call.run_in_thread(
             lambda: _generate_and_write(model, req, sources, plan, box, call, shape)
         )
-    usage = jobs.summed([g.usage for g in done])
+    usage = summed([g.usage for g in done])
     one = done[0] if not req.each else None
-    shown, more = jobs.condensed(written, req.output_path or "")
+    shown, more = writes.condensed(written, req.output_path or "")
     answers = jobs.answers(sources, done, written=False) if req.each and not written else None
     for answer, value in zip(answers or [], datas, strict=False):
         answer.data = value
@@ -75,11 +77,11 @@ def _generate_and_write(
         return done, datas, []
     if shape is not None and req.each:
         lines = structured.json_lines(names, datas)
-        outputs = [jobs.Output(lines, sum(g.usage.completion_tokens for g in done), None)]
+        outputs = [writes.Output(lines, sum(g.usage.completion_tokens for g in done), None)]
     else:
         named = sources if req.each else [None] * len(done)
         outputs = [
-            jobs.Output(g.text, g.usage.completion_tokens, s.shown if s else None)
+            writes.Output(g.text, g.usage.completion_tokens, s.shown if s else None)
             for path, g, s in zip(plan, done, named, strict=True)
         ]
-    return done, datas, jobs.write_outputs(box, plan, outputs, call, overwrite=req.overwrite)
+    return done, datas, writes.write_outputs(box, plan, outputs, call, overwrite=req.overwrite)

@@ -10,7 +10,7 @@ import copy
 import json
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import jsonschema
 import jsonschema.exceptions
@@ -20,8 +20,16 @@ from mcp_open.engines.protocol import Constraint, EngineInfo
 from mcp_open.errors import InvalidRequestError
 from mcp_open.features.common.schemas import GenerateRequest
 
-if TYPE_CHECKING:
-    from mcp_open.features.generate.generation import Generated
+
+class Answer(Protocol):
+    """What validating an answer needs to know of it."""
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def finish_reason(self) -> str: ...
+
 
 # What each supported keyword constrains, in the order the README lists them.
 SUPPORTED = {
@@ -301,7 +309,7 @@ def parse(structured: Structured, text: str, finish_reason: str, max_tokens: int
 
 
 def parse_all(
-    structured: Structured, done: Sequence[Generated], names: Sequence[str | None], max_tokens: int
+    structured: Structured, done: Sequence[Answer], names: Sequence[str | None], max_tokens: int
 ) -> list[Any]:
     """The validated value of each answer; a failure names its file."""
     values = []

@@ -354,6 +354,7 @@ def _status(db: sqlite3.Connection) -> tuple[int, int, int, list[tuple[str, floa
 
 
 def _identity_of(meta: dict[str, str]) -> Identity | None:
+    """The identity the meta table records, if any (the one place it is parsed)."""
     raw = meta.get("identity")
     if raw is None:
         return None
@@ -394,9 +395,8 @@ def _rebuild_reason(meta: dict[str, str], identity: Identity) -> str | None:
         return None
     if meta.get("schema_version") != str(SCHEMA_VERSION):
         return f"the index was written by another version of mcp-open (schema {meta.get('schema_version')})"
-    data = json.loads(meta["identity"])
-    stored = Identity(data["name"], int(data["dims"]), tuple(data["probe"]))
-    if stored.same_model(identity):
+    stored = _identity_of(meta)
+    if stored is None or stored.same_model(identity):
         return None
     return (
         f"the index was built by another embedding model ({stored.name}, {stored.dims} dimensions) "

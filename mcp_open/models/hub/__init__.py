@@ -7,10 +7,10 @@ cache API), reach (is the Hub there), progress (download progress), listing (`mo
 from mcp_open.models.hub.cache import cached_files
 from mcp_open.models.hub.fetching import STARTER_HINT, download_blocker, not_downloaded
 from mcp_open.models.hub.listing import models_table
-from mcp_open.models.hub.resolution import ResolvedModel, catalog_choice, pull, resolve
+from mcp_open.models.hub.resolution import catalog_choice, pull, resolve
 from mcp_open.models.hub.where import hub_cache_dir, hub_endpoint, is_offline
 from mcp_open.models.quants import DEFAULT_QUANT, quant_label
-from mcp_open.models.specs import ModelSpec, looks_like_path, parse_spec
+from mcp_open.models.specs import ModelSpec, ResolvedModel, looks_like_path, parse_spec
 
 __all__ = [
     "DEFAULT_QUANT",

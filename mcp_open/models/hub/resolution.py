@@ -17,20 +17,7 @@ from mcp_open.models.hub.cache import cached_repo
 from mcp_open.models.hub.fetching import Access, Listing, fetch_file, list_repo, not_downloaded
 from mcp_open.models.hub.progress import BarFactory, Progress, ignore, reporting_bar, visible_bar
 from mcp_open.models.quants import DEFAULT_QUANT, quant_label
-from mcp_open.models.specs import ModelSpec, SpecKind, parse_spec
-
-
-@dataclass(frozen=True)
-class ResolvedModel:
-    """A model spec resolved to a GGUF file on this machine."""
-
-    spec: str
-    path: Path
-    source: str
-    repo: str | None
-    quant: str | None
-    note: str | None
-    size_bytes: int
+from mcp_open.models.specs import ModelSpec, ResolvedModel, SpecKind, parse_spec
 
 
 @dataclass(frozen=True)
