@@ -32,7 +32,8 @@ def test_ci_runs_the_readme_test_command() -> None:
 
 @pytest.mark.parametrize("text", [README, DOCS], ids=["README", "docs"])
 def test_documented_mcp_open_commands_parse(text: str) -> None:
-    commands = re.findall(r"^(?:\S+=\S+ )?mcp-open ([^#|\n]+)", text, flags=re.MULTILINE)
+    shell = "\n".join(re.findall(r"```bash\n(.*?)```", text, flags=re.DOTALL))
+    commands = re.findall(r"^(?:\S+=\S+ )?mcp-open ([^#|\n]+)", shell, flags=re.MULTILINE)
     assert len(commands) >= 8
     for command in commands:
         build_parser().parse_args(shlex.split(command))

@@ -24,6 +24,7 @@ WRITING = ("output_path", "overwrite")  # the parameters that write files
 # that starts with "{" is JSON, other text is the parameter's own string form (a glossary's file or name).
 JSON_TEXT = {"json_schema": True, "glossary": False}
 DROPPED_KEYWORDS = frozenset({"title", "default"})
+UNREACHED_BOUND = 1000  # maxItems this large (1,000 file specs) no call comes near: left out, still enforced
 JsonSchema = dict[str, Any]
 
 
@@ -58,8 +59,10 @@ def _shape(schema: JsonSchema, defs: Mapping[str, JsonSchema]) -> JsonSchema:
     if "properties" in shaped:
         shaped["properties"] = {name: _shape(sub, defs) for name, sub in shaped["properties"].items()}
         shaped["additionalProperties"] = False
+    if shaped.get("maxItems", 0) >= UNREACHED_BOUND:
+        del shaped["maxItems"]
     if isinstance(shaped.get("items"), dict):
-        shaped["items"] = _shape(shaped["items"], defs)
+        shaped["items"] = _without(_shape(shaped["items"], defs), {"description"})  # the array's own says it
     return shaped
 
 

@@ -15,10 +15,9 @@ from mcp_open.features.common.schemas import EmbedResult
 from mcp_open.features.embed.embedder import Embedder
 
 NAME = "embed"
-WRITES = "`output_path` writes them to disk instead."
+WRITES = "`output_path` writes them to a file instead."
 DESCRIPTION = (
-    "Embedding vectors from the local embedding model, one per text or file, in order. Vectors are long: prefer "
-    "`rank` or `search`. " + WRITES
+    "Vectors from the local embedding model, one per text or file. They are long: prefer `rank` or `search`. " + WRITES
 )
 # It writes a file when given output_path (replacing one only with overwrite=true); the same call writes the same.
 ANNOTATIONS = ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=False, idempotent_hint=True)
@@ -32,7 +31,7 @@ def register(mcp: MCPServer, embedder: Embedder, runner: CallRunner) -> None:
         ctx: Context,
         client_roots: RootsOut,
         texts: Annotated[str | list[str] | None, Field(description="A text or a list of texts.")] = None,
-        normalize: Annotated[bool, Field(description="Unit length; default true.")] = True,
+        normalize: Annotated[bool, Field(description="Default true.")] = True,
         dimensions: Annotated[int | None, Field(ge=1, description="Keep the first N components.")] = None,
         truncate: Annotated[bool, Field(description="Cut over-long texts instead of failing.")] = False,
         files: FilesArg = None,

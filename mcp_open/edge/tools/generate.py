@@ -17,10 +17,9 @@ from mcp_open.features.generate.generator import Generator
 NAME = "generate"
 WRITES = "`output_path` writes the answer to disk and returns a receipt."
 DESCRIPTION = (
-    "Run the local open model on routine work: drafting, rewriting, summarising, extraction, classification. "
-    "`files` are read on the server as the material, the prompt is the "
-    "instruction; `each` runs it once per file. `json_schema` or `choices` constrain the answer, parsed into `data`. "
-    + WRITES
+    "Run the local open model on routine work (drafting, rewriting, summarising, extraction). `files` are the "
+    "material, read on the server; `each` runs once per file. `json_schema` or `choices` constrain the answer "
+    "(parsed into `data`). " + WRITES
 )
 # It writes files when given output_path, and replaces them only with overwrite=true.
 ANNOTATIONS = ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=False, idempotent_hint=False)

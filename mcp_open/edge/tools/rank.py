@@ -15,10 +15,7 @@ from mcp_open.features.common.schemas import RankResult
 from mcp_open.features.embed.embedder import Embedder
 
 NAME = "rank"
-DESCRIPTION = (
-    "Rank `documents`, or the passages of `files`, by meaning against `query` with the local embedding model; "
-    "returns the best with index, score and snippet."
-)
+DESCRIPTION = "Rank `documents`, or the passages of `files`, by meaning against `query`; returns the best, with scores."
 ANNOTATIONS = ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=False, idempotent_hint=True)
 
 

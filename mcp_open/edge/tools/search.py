@@ -17,8 +17,8 @@ from mcp_open.features.search.searcher import Searcher
 
 NAME = "search"
 DESCRIPTION = (
-    "Search the user's files for the passages that answer `query`: path, lines (page for PDF), score, text. "
-    "Use it instead of reading whole files. A folder's first search indexes it (slow once)."
+    "The passages of the user's files that answer `query`, with path and lines: use it instead of reading "
+    "whole files. A folder's first search indexes it (slow once)."
 )
 # Reads only, though it keeps the lasting index current as a side effect the user never sees.
 ANNOTATIONS = ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=False, idempotent_hint=True)
@@ -34,13 +34,11 @@ def register(mcp: MCPServer, searcher: Searcher, runner: CallRunner) -> None:
         query: Annotated[str, Field(description="Words, or an exact identifier.")],
         paths: Annotated[
             list[str] | None,
-            Field(description="Folders, files or globs; default: all allowed folders."),
+            Field(description="Folders, files or globs; default: all."),
         ] = None,
         top_k: Annotated[int, Field(ge=1, le=100, description="How many; default 5.")] = 5,
         instruction: InstructionArg = None,
-        mode: Annotated[
-            SearchMode, Field(description="hybrid (default), semantic (meaning) or lexical (exact words).")
-        ] = "hybrid",
+        mode: Annotated[SearchMode, Field(description="Default hybrid; lexical for exact words.")] = "hybrid",
     ) -> SearchResult:
         """Search the user's files."""
         roots = runner.local_roots(client_roots)

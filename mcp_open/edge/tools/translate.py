@@ -15,16 +15,15 @@ from mcp_open.features.common.schemas import Formality, TagHandling, TranslateRe
 from mcp_open.features.translate.translator import Translator
 
 NAME = "translate"
-WRITES = "`output_path` writes the translations (notes.md -> notes.de.md), returning receipts."
+WRITES = "`output_path` writes notes.de.md files instead."
 DESCRIPTION = (
-    "Translate with the local model. `text` is a string or a list; or `files` read on the server, documents kept "
-    "in their format (docx, pptx, xlsx, html, srt, vtt, xliff, JSON, YAML, .po, strings.xml). Placeholders, tags, "
-    "URLs and numbers are checked; a text that fails keeps its source and is listed in `problems`. `glossary` "
-    "terms are enforced while decoding. " + WRITES
+    "Translate `text` (a string or a list) or `files` with the local model; documents keep their format (docx, "
+    "xlsx, html, srt, JSON, .po, ...). Placeholders and tags are checked (failures in "
+    "`problems`). " + WRITES
 )
 GlossaryArg = Annotated[
     dict[str, str] | str | None,
-    Field(description='Terms to use: JSON {"source term": "target term"}, a CSV/TSV file or a stored name.'),
+    Field(description="Terms to use: a JSON object of source: target terms, a CSV/TSV file or a stored name."),
 ]
 InstructionsArg = Annotated[
     list[Annotated[str, Field(min_length=1, max_length=300)]] | None,
@@ -45,7 +44,7 @@ def register(mcp: MCPServer, translator: Translator, runner: CallRunner) -> None
     async def translate(
         ctx: Context,
         client_roots: RootsOut,
-        target_lang: Annotated[str, Field(description="Language code: de, fr, ja, pt-BR, zh-Hant (see `languages`).")],
+        target_lang: Annotated[str, Field(description="de, fr, ja, pt-BR, ... (see `languages`).")],
         text: Annotated[str | list[str] | None, Field(description="A text or a list of texts.")] = None,
         source_lang: Annotated[str | None, Field(description="Detected if omitted.")] = None,
         context: Annotated[str | None, Field(description="Background, not translated.")] = None,
