@@ -13,6 +13,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from mcp import Client, MCPError
 
 from mcp_open.edge.server import build_server
+from mcp_open.edge.surface import ToolView, offered_schema
 from mcp_open.engines.scripted import ScriptedEngine
 from mcp_open.settings import Settings
 from tests.scripted import scripted_client
@@ -158,3 +159,16 @@ async def test_read_only_removes_every_writing_parameter_and_marks_every_tool_re
     assert "cannot write files on this server (it runs with --read-only)" in refused.content[0].text  # type: ignore[union-attr]
     writable = {tool["name"] for tool in await offered_tools() if set(tool["inputSchema"]["properties"]) >= WRITING}
     assert writable == {"generate", "translate", "embed"}
+
+
+def test_objects_strict_mode_cannot_express_are_taken_as_json_text() -> None:
+    """json_schema must be JSON; a glossary is JSON when it starts with '{', else a file or a stored name."""
+    view = ToolView(read_only=False)
+    view.schemas["translate"] = offered_schema(
+        {"properties": {"glossary": {"anyOf": [{"type": "object"}, {"type": "string"}, {"type": "null"}]}}},
+        read_only=False,
+    )
+    assert view.schemas["translate"]["properties"]["glossary"]["type"] == ["string", "null"]
+    assert view.checked("translate", {"glossary": ' {"cat": "Katze"}'}) == {"glossary": {"cat": "Katze"}}
+    assert view.checked("translate", {"glossary": "terms.csv"}) == {"glossary": "terms.csv"}
+    assert "glossary is not valid JSON" in str(view.checked("translate", {"glossary": "{cat"}))
