@@ -70,7 +70,8 @@ def test_timeout_lands_while_indexing_a_huge_file(tiny_chat: Path, tiny_embed: P
         elapsed = time.monotonic() - started
         text = answer["result"]["content"][0]["text"]
         assert answer["result"]["isError"] and "--timeout of 2 s" in text, answer
-        assert elapsed < 4.0, f"answered after {elapsed:.1f} s"
+        # Measured 2.1-2.4 s on an idle machine (19.7 s before); the margin is for a loaded CI runner.
+        assert elapsed < 6.0, f"answered after {elapsed:.1f} s"
     finally:
         assert server.close() == 0
 
@@ -96,4 +97,5 @@ def test_a_stop_signal_lands_while_indexing(
     code = server.proc.wait(timeout=10)
     elapsed = time.monotonic() - started
     assert answer["result"]["isError"] and "shutting down" in answer["result"]["content"][0]["text"], answer
-    assert code == 0 and elapsed < 2.5, f"exit {code} after {elapsed:.2f} s"
+    # Measured 0.4-0.9 s on an idle machine; the margin is for a loaded CI runner.
+    assert code == 0 and elapsed < 4.0, f"exit {code} after {elapsed:.2f} s"
