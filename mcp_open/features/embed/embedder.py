@@ -12,6 +12,7 @@ from mcp_open.features.common.embedding import check_texts, query_text
 from mcp_open.features.common.limits import check_rank_size
 from mcp_open.features.common.schemas import EmbedResult, EmbedUsage, RankedDocument, RankResult
 from mcp_open.features.embed.embedding import embed_texts, rank, shape_vectors, to_lists
+from mcp_open.features.embed.written import vectors_target, write_vectors
 from mcp_open.features.files import material
 from mcp_open.features.files.folders import Folders
 from mcp_open.runtime.calls import CallContext
@@ -37,8 +38,12 @@ class Embedder:
         call: CallContext,
         files: Sequence[str] = (),
         roots: Sequence[Path] = (),
+        output_path: str | None = None,
+        overwrite: bool = False,
     ) -> EmbedResult:
-        """Embed texts (or whole files), one vector each, in order."""
+        """Embed texts (or whole files), one vector each, in order; returned, or written to output_path."""
+        box = self.folders.sandbox(roots)
+        target = vectors_target(box, output_path, overwrite=overwrite) if output_path else None
         sources = await self._sources(texts, files, "texts", roots, call)
         texts = [s.doc.text for s in sources] if sources else texts
         check_texts(texts)
@@ -46,13 +51,18 @@ class Embedder:
             started = time.perf_counter()
             done = await call.run_in_thread(lambda: embed_texts(model.engine, texts, truncate, call))
         vectors = shape_vectors(done.vectors, normalize=normalize, dimensions=dimensions)
+        paths = [s.shown for s in sources] or None
+        written = None
+        if target is not None:
+            written = await call.run_in_thread(lambda: write_vectors(box, target, vectors, paths, overwrite=overwrite))
         return EmbedResult(
-            embeddings=to_lists(vectors),
+            embeddings=[] if written else to_lists(vectors),
             dimensions=int(vectors.shape[1]),
             truncated=done.truncated,
             usage=_embed_usage(done, len(texts), started),
             model=model.name,
-            paths=[s.shown for s in sources] or None,
+            paths=paths,
+            written=written,
         )
 
     async def rank(
@@ -69,9 +79,7 @@ class Embedder:
         """Rank documents (or the passages of files) by meaning against a query, on the server."""
         if not query.strip():
             raise InvalidRequestError("'query' is empty; pass the text to rank the documents against")
-        passages = [
-            p for s in await self._sources(documents, files, "documents", roots, call) for p in material.passages(s)
-        ]
+        passages = await self._passages(documents, files, roots, call)
         documents = [p.text for p in passages] if files else documents
         check_texts(documents, "documents", "a non-empty list of strings")
         check_rank_size([_ranked(i, documents, passages).model_dump_json() for i in range(len(documents))], top_k)
@@ -85,13 +93,28 @@ class Embedder:
     async def _sources(
         self, values: Sequence[str], files: Sequence[str], field: str, roots: Sequence[Path], call: CallContext
     ) -> list[material.Source]:
-        """The files of an embed or rank call, read; they replace the texts, so both at once is refused."""
+        """The files of an embed call, read; they replace the texts, so both at once is refused.
+
+        Reading shares nothing with a model, so a cancel or --timeout answers at once (the thread is abandoned)."""
         if not files:
             return []
         if values:
             raise InvalidRequestError(f"pass either '{field}' or 'files', not both")
         box = self.folders.sandbox(roots)
-        return await call.run_in_thread(lambda: material.load(box, list(files)))
+        return await call.run_abandonable(lambda: material.load(box, list(files)))
+
+    async def _passages(
+        self, documents: Sequence[str], files: Sequence[str], roots: Sequence[Path], call: CallContext
+    ) -> list[material.Passage]:
+        """The passages of a rank call's files, read and cut off the event loop (abandoned on a cancel)."""
+        if not files:
+            return []
+        if documents:
+            raise InvalidRequestError("pass either 'documents' or 'files', not both")
+        box = self.folders.sandbox(roots)
+        return await call.run_abandonable(
+            lambda: [p for source in material.load(box, list(files)) for p in material.passages(source)]
+        )
 
 
 def _ranked(
