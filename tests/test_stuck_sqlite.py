@@ -17,6 +17,7 @@ from mcp_open.errors import StoreError
 from mcp_open.features.accounting.account import ESTIMATE, Account, FinishedCall, Prices
 from mcp_open.features.accounting.ledger import CallRecord, Ledger, ledger_at
 from mcp_open.features.accounting.recorder import Recorder
+from mcp_open.features.search import index_store
 from mcp_open.features.search.index_store import IndexStore
 from mcp_open.store import db
 from mcp_open.store.migrations import applied
@@ -262,3 +263,25 @@ def test_a_locked_ledger_never_delays_shutdown_and_loses_no_row(
     print(f"\n{stop} with the ledger locked: exited {elapsed:.2f} s later")
     assert code == 0 and elapsed < 3.0, (code, elapsed)
     assert Ledger(data / "usage.sqlite3").totals()[0].calls == 4  # the 3 calls, set aside and written in now
+
+
+@pytest.mark.anyio
+async def test_a_read_only_index_folder_still_serves_what_is_indexed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Finding 3. Root writes anywhere, so the folder's refusal is the one SQLite gives (unable to open)."""
+    root = write_corpus(tmp_path / "root", project=False)
+    settings = search_settings(root, data_dir=tmp_path / "data")
+    async with client_on(bow_engine(), settings) as client:
+        await search(client, "penalty clause")
+
+    def read_only_folder(path: Path, **_kwargs: object) -> sqlite3.Connection:
+        raise db.store_error(path, sqlite3.OperationalError("unable to open database file"))
+
+    monkeypatch.setattr(index_store, "connect", read_only_folder)
+    async with client_on(bow_engine(), settings) as client:
+        for _ in range(2):
+            found = await search(client, "penalty clause")
+            assert found["passages"] and "contracts.md" in found["passages"][0]["path"]
+            assert "is read-only: this searched what was indexed before" in found["index"]["rebuilt"]
+    assert caplog.text.count("searching what it already holds") == 1  # said once
