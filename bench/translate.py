@@ -228,7 +228,7 @@ def write(suite: str, data: dict[str, Any]) -> Path:
 
 def markdown(suite: str, body: dict[str, Any]) -> str:
     lines = [f"# Translation benchmark: {suite} ({body['when']})", ""]
-    if suite == "formats":
+    if suite.startswith("formats"):
         for run in body["runs"]:
             lines += [f"## {run['engine']} ({run['seconds']} s)", "", "| format | texts | structure | all pieces kept "
                       "| translated |", "|---|---|---|---|---|"]  # fmt: skip
@@ -248,7 +248,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--strings", type=int, default=500, help="Strings in the speed suite's locale file.")
     args = parser.parse_args(argv)
     for suite in args.suite or ["formats", "glossary", "speed"]:
-        if suite == "formats":
+        if suite.startswith("formats"):
             data = {"runs": [anyio.run(formats, "scripted"), anyio.run(formats, "gemma")]}
         elif suite == "glossary":
             data = anyio.run(glossary)
