@@ -65,6 +65,13 @@ class Settings(BaseSettings):
     )
     threads: int | None = Field(None, ge=1, le=1024, description="CPU threads for decoding (default: half the cores).")
     flash_attn: bool = Field(False, description="Use flash attention (GPU builds).")
+    draft_tokens: int = Field(
+        8,
+        ge=0,
+        le=64,
+        description="Speculative decoding: tokens guessed from the prompt and files and checked in one batch, "
+        "same output, faster rewrites (0: off).",
+    )
     kv_cache_type: KvCacheType = Field("f16", description="KV cache element type: f16, q8_0 or q4_0.")
     main_gpu: int = Field(0, ge=0, le=64, description="GPU that holds the model when not split.")
     tensor_split: Annotated[list[float] | None, NoDecode] = Field(
@@ -88,6 +95,13 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="HTTP bind address.")
     port: int = Field(8000, ge=0, le=65535, description="HTTP port.")
     auth_token: str | None = Field(None, description="Bearer token HTTP clients must send.", repr=False)
+    session_idle: float = Field(
+        1800.0, gt=0, le=604_800, description="Seconds an idle HTTP session is kept (then the client starts anew)."
+    )
+    max_sessions: int = Field(1000, ge=1, le=1_000_000, description="Most HTTP sessions open at once.")
+    request_seconds: float = Field(
+        10.0, gt=0, le=3600, description="Seconds an HTTP request may take to arrive in full before it is dropped."
+    )
     verbose: bool = Field(False, description="Log our steps and llama.cpp's native logs to stderr.")
     data_dir: Path | None = Field(
         None, description="Where the usage ledger and search indexes live (default: the user data directory)."

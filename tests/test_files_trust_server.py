@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from mcp_open.features.files.sandbox import Sandbox
-from mcp_open.features.search import indexing
+from mcp_open.features.search import scope
 from mcp_open.features.search import search as searching
 from mcp_open.features.search.index_store import IndexStore, NewChunk, NewFile
 from tests.filekit import make_pdf
@@ -264,7 +264,7 @@ async def test_finding7_two_inputs_for_one_output_fail_before_the_model_runs(tmp
 async def test_finding8_a_same_size_edit_with_its_mtime_put_back_is_never_served_stale(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(indexing, "RACY_NS", 0)  # trust a signature at once: only the signature decides
+    monkeypatch.setattr(scope, "RACY_NS", 0)  # trust a signature at once: only the signature decides
     root = tmp_path / "notes"
     root.mkdir()
     path = root / "a.md"

@@ -6,9 +6,11 @@ were a notification (202, no answer); this check runs after the Host/Origin guar
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
+import anyio
 from mcp.server.auth.middleware.bearer_auth import RequireAuthMiddleware
 from mcp.server.transport_security import TransportSecurityMiddleware, TransportSecuritySettings
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
@@ -33,10 +35,13 @@ class OpenPosts:
 class CheckedFrames:
     """ASGI wrapper of the /mcp endpoint: POST bodies must be one valid JSON-RPC message."""
 
-    def __init__(self, app: ASGIApp, security: TransportSecuritySettings, posts: OpenPosts) -> None:
+    def __init__(
+        self, app: ASGIApp, security: TransportSecuritySettings, posts: OpenPosts, body_seconds: float
+    ) -> None:
         self.app = app
         self.guard = TransportSecurityMiddleware(security)
         self.posts = posts
+        self.body_seconds = body_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -53,7 +58,12 @@ class CheckedFrames:
         if refused is not None:
             await refused(scope, receive, send)
             return
-        body = await _read_capped(receive, MAX_FRAME_BYTES)
+        with anyio.move_on_after(self.body_seconds) as late:
+            body = await _read_capped(receive, MAX_FRAME_BYTES)
+        if late.cancelled_caught:
+            why = f"the request body did not arrive within {self.body_seconds:g} s (--request-seconds); send it whole"
+            await JSONResponse(Rejection(None, INVALID_REQUEST, why).reply(), status_code=408)(scope, receive, send)
+            return
         rejection = too_large(MAX_FRAME_BYTES) if body is None else check_body(body)
         if rejection is not None:
             status = 413 if body is None else 400
@@ -144,12 +154,52 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replayed
 
 
-def check_frames(app: Starlette, security: TransportSecuritySettings, path: str = "/mcp") -> OpenPosts:
+def check_frames(
+    app: Starlette, security: TransportSecuritySettings, path: str = "/mcp", *, body_seconds: float = 10.0
+) -> OpenPosts:
     """Put the body check in front of the MCP endpoint, inside its bearer-token check; returns its POST count."""
     posts = OpenPosts()
     for route in app.routes:
         if getattr(route, "path", None) != path:
             continue
         holder: Any = route.app if isinstance(route.app, RequireAuthMiddleware) else route  # type: ignore[attr-defined]
-        holder.app = CheckedFrames(holder.app, security, posts)
+        holder.app = CheckedFrames(holder.app, security, posts, body_seconds)
     return posts
+
+
+def arrival_deadline(seconds: float) -> type[asyncio.Protocol]:
+    """uvicorn's HTTP/1.1 protocol, dropping a connection whose request headers do not arrive within seconds.
+
+    uvicorn times out idle kept-alive connections but not a request that arrives slowly (slowloris): 300 partial
+    requests stayed open indefinitely. The body has its own deadline in CheckedFrames.
+    """
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class DeadlineProtocol(H11Protocol):
+        _arrival: asyncio.TimerHandle | None = None
+        _armed_for: object = None
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm()
+
+        def data_received(self, data: bytes) -> None:
+            if self._arrival is None and (self.cycle is None or self.cycle.response_complete):
+                self._arm()  # a new request begins on a kept-alive connection
+            super().data_received(data)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            if self._arrival is not None:
+                self._arrival.cancel()
+            super().connection_lost(exc)
+
+        def _arm(self) -> None:
+            self._armed_for = self.cycle
+            self._arrival = self.loop.call_later(seconds, self._check_arrival)
+
+        def _check_arrival(self) -> None:
+            self._arrival = None
+            if self.cycle is self._armed_for and not self.transport.is_closing():
+                self.transport.close()  # no request started since: its headers never came
+
+    return DeadlineProtocol

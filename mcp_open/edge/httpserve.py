@@ -10,7 +10,7 @@ import uvicorn
 from mcp.server import MCPServer
 
 from mcp_open.edge.httpauth import token_gate, transport_security
-from mcp_open.edge.httpframes import OpenPosts, check_frames
+from mcp_open.edge.httpframes import OpenPosts, arrival_deadline, check_frames
 from mcp_open.edge.httpresume import resumable
 from mcp_open.edge.lifecycle import InFlight, in_flight_of
 from mcp_open.settings import Settings
@@ -66,13 +66,19 @@ def serve_http(server: MCPServer, settings: Settings) -> None:
     sockets = [_bind_any_port(settings.host)] if settings.port == 0 else None
     port = sockets[0].getsockname()[1] if sockets else settings.port
     security = transport_security(settings, port)
-    app = server.streamable_http_app(transport_security=security, host=settings.host)
+    app = server.streamable_http_app(
+        transport_security=security,
+        host=settings.host,
+        session_idle_timeout=settings.session_idle,
+        max_sessions=settings.max_sessions,
+    )
     resumable(server.session_manager)
-    posts = check_frames(app, security)
+    posts = check_frames(app, security, body_seconds=settings.request_seconds)
     config = uvicorn.Config(
         token_gate(app, settings),
         host=settings.host,
         port=port,
+        http=arrival_deadline(settings.request_seconds),
         log_level="info" if settings.verbose else "warning",
         timeout_graceful_shutdown=GRACEFUL_SECONDS,  # type: ignore[arg-type]  # typed int, used as a float
     )

@@ -14,6 +14,7 @@ from mcp_open.features.files.folders import Folders
 from mcp_open.features.generate.generator import Generator
 from mcp_open.features.search.search import Indexes
 from mcp_open.features.search.searcher import Searcher
+from mcp_open.features.translate.glossaries import GlossaryStore
 from mcp_open.features.translate.translator import Translator
 from mcp_open.runtime.queueing import InflightGate
 from mcp_open.runtime.remote_loading import remote_loader
@@ -83,7 +84,7 @@ def compose(settings: Settings, loader: Loader | None = None) -> App:
         settings=settings,
         roles=roles,
         generator=Generator(chat, folders, settings.max_tokens),
-        translator=Translator(translator, folders, settings.max_tokens),
+        translator=Translator(translator, folders, settings.max_tokens, GlossaryStore(settings.data_path)),
         embedder=Embedder(embedder, folders),
         searcher=Searcher(embedder, Indexes(settings.data_path / "index"), folders),
         account=account,

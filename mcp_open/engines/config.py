@@ -20,3 +20,4 @@ class EngineConfig:
     pooling: str | None = None
     verbose: bool = False
     name: str | None = None
+    draft_tokens: int = 8  # prompt-lookup draft tokens verified per batch; 0 decodes one token at a time

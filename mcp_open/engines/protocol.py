@@ -66,10 +66,11 @@ class Sampling:
 
 @dataclass(frozen=True)
 class Constraint:
-    """Decode only text that matches: a JSON Schema (already checked as enforceable) or one of fixed choices."""
+    """Decode only text that matches: a JSON Schema (checked as enforceable), fixed choices or a Lark grammar."""
 
     json_schema: dict[str, Any] | None = None
     choices: tuple[str, ...] | None = None
+    lark: str | None = None  # an llguidance Lark grammar (engines with EngineInfo.grammars only)
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,8 @@ class Completion:
     decode_steps: int = 0  # tokens sampled after the first one: what decode_seconds paid for
     reasoning: str | None = None  # engines that separate reasoning themselves (remote servers) put it here
     token_ids: list[int] = field(default_factory=list)
+    drafted_tokens: int = 0  # prompt-lookup draft tokens verified (speculative decoding)
+    accepted_tokens: int = 0  # of those, the ones the sampler picked too
 
 
 @dataclass
@@ -120,6 +123,7 @@ class EngineInfo:
     architecture: str | None = None
     embedding: bool = False
     constraints: bool = True  # can decode under a Constraint
+    grammars: bool = True  # can decode under a Constraint's Lark grammar (a remote server cannot)
     exact_counts: bool = True  # count_tokens is the engine's own tokenizer, not an estimate
 
 

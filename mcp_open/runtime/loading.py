@@ -48,6 +48,7 @@ def load_local(spec: str, settings: Settings, embedding: bool, on_progress: Call
         n_gpu_layers=plan.n_gpu_layers,
         n_threads=settings.threads,
         flash_attn=settings.flash_attn,
+        draft_tokens=settings.draft_tokens,
         kv_cache_type=settings.kv_cache_type,
         main_gpu=settings.main_gpu,
         tensor_split=settings.tensor_split,

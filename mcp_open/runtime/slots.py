@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Future
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
     from mcp_open.models.specs import ResolvedModel
 
 log = logging.getLogger(__name__)
+LOAD_POLL_SECONDS = 0.05  # how often a call waiting for a load checks whether it is done (or was cancelled)
 
 
 @dataclass
@@ -78,6 +81,7 @@ class ModelSlot:
             f"the {role} model ({short_name(spec)})", settings.max_queue
         )
         self._loading = anyio.Lock()
+        self._pending: Future[None] | None = None  # the load in progress, if any
         self.model: LoadedModel | None = None
         self.last_error: str | None = None
         self.loads = 0
@@ -96,12 +100,36 @@ class ModelSlot:
         async with self.gate.enter(lambda pos: call.progress.note(f"queued for the {self.role} model: position {pos}")):
             async with self._loading:  # concurrent calls on a remote slot load it once
                 if self.model is None:
-                    await call.run_in_thread(lambda: self._load(call))
+                    await self._loaded(call)
             assert self.model is not None
             try:
                 yield self.model
             finally:
                 self.last_used = time.monotonic()
+
+    async def _loaded(self, call: CallContext) -> None:
+        """Load the model once. A download or a llama.cpp load cannot be interrupted, so it runs in a thread of its
+        own: a cancel, --timeout or stop signal answers the waiting call at once, and the load runs on to serve the
+        next call (which waits for the same load instead of starting another)."""
+        if self._pending is None:
+            pending: Future[None] = Future()
+
+            def load() -> None:
+                try:
+                    self._load(call)
+                except BaseException as exc:  # handed to every call waiting for this load
+                    pending.set_exception(exc)
+                else:
+                    pending.set_result(None)
+
+            self._pending = pending
+            threading.Thread(target=load, name=f"mcp-open load {self.role}", daemon=True).start()
+        pending = self._pending
+        while not pending.done():
+            await anyio.sleep(LOAD_POLL_SECONDS)
+        if self._pending is pending:
+            self._pending = None  # a failed load is tried afresh by the next call
+        pending.result()
 
     def _load(self, call: CallContext) -> None:
         """Load in a worker thread; the model stays loaded even if the call that asked is cancelled."""

@@ -9,9 +9,10 @@ from collections.abc import Generator, Sequence
 from typing import Any
 
 from mcp_open.engines.constraints import Guide
-from mcp_open.engines.llama.guided import Guided
+from mcp_open.engines.drafting import DraftCounts, Drafter
 from mcp_open.engines.llama.native import Native
 from mcp_open.engines.llama.prefix import Prefix
+from mcp_open.engines.llama.speculative import Stream
 from mcp_open.engines.protocol import (
     Cancelled,
     Completion,
@@ -29,12 +30,14 @@ Decoded = tuple[str, list[int], FinishReason, float | None, str | None]
 class Decoder:
     """Completions for one loaded model: prompt evaluation (with prefix reuse), then sampling."""
 
-    def __init__(self, llama: Any, native: Native, prefix: Prefix, guided: Guided) -> None:
+    def __init__(self, llama: Any, native: Native, prefix: Prefix, draft_tokens: int) -> None:
         self._llama = llama
         self._native = native
         self._prefix = prefix
-        self._guided = guided
+        # Prompt-lookup drafts per batch, 0 for none; models whose cache cannot forget a rejected draft get none.
+        self.draft_tokens = draft_tokens if native.can_roll_back() else 0
         self.tokens_generated = 0
+        self.drafts = DraftCounts()  # over the engine's life, for the info resource
 
     def complete_tokens(
         self,
@@ -49,8 +52,9 @@ class Decoder:
         start = time.perf_counter()
         cached = self._prefix.prefill(prompt_tokens, hooks.on_prompt, hooks.should_stop)
         prompt_done = time.perf_counter()
+        counts = DraftCounts()
         text, ids, reason, first_token_at, matched = self._decode(
-            prompt_tokens, max_tokens, sampling, stop, hooks.on_token, hooks.should_stop, guide
+            prompt_tokens, max_tokens, sampling, stop, hooks, guide, counts
         )
         end = time.perf_counter()
         ended = guide is not None and guide.ended
@@ -67,6 +71,8 @@ class Decoder:
             matched_stop=matched,
             # An end-of-generation token was sampled too, but is not part of the completion.
             decode_steps=max(0, len(ids) - (0 if reason == "stop" and matched is None and not ended else 1)),
+            drafted_tokens=counts.drafted,
+            accepted_tokens=counts.accepted,
         )
 
     def _decode(
@@ -75,30 +81,39 @@ class Decoder:
         max_tokens: int,
         sampling: Sampling,
         stop: Sequence[str],
-        on_token: ProgressFn | None,
-        should_stop: StopFn,
-        guide: Guide | None = None,
+        hooks: Hooks,
+        guide: Guide | None,
+        counts: DraftCounts,
     ) -> Decoded:
         """Sample tokens until end-of-generation, a stop string or max_tokens."""
         llama = self._llama
         llama.set_seed(sampling.seed if sampling.seed is not None else random.randrange(2**31))
         decoder = codecs.getincrementaldecoder("utf-8")("replace")
         ids: list[int] = []
-        args = sampler_args(sampling)
-        stream = (
-            self._guided.stream(prompt_tokens, args, guide)
-            if guide is not None
-            else llama.generate(prompt_tokens, **args, reset=True)
+        drafter = Drafter(prompt_tokens, max_draft=self.draft_tokens) if self.draft_tokens > 0 else None
+        stream = Stream(
+            llama,
+            self._native,
+            self._prefix,
+            prompt_tokens,
+            sampler_args(sampling),
+            guide=guide,
+            drafter=drafter,
+            budget=max_tokens,
+            should_stop=hooks.should_stop,
         )
+        tokens = stream.tokens()
         try:
-            return self._sample_loop(stream, max_tokens, stop, on_token, should_stop, decoder, ids)
+            return self._sample_loop(tokens, max_tokens, stop, hooks.on_token, hooks.should_stop, decoder, ids)
         finally:
-            stream.close()
+            tokens.close()
             self.tokens_generated += len(ids)
+            counts.drafted, counts.accepted = stream.drafted, stream.accepted
+            self.drafts.add(counts)
 
     def _sample_loop(
         self,
-        stream: Generator[int, Sequence[int] | None, None],
+        stream: Generator[int, None, None],
         max_tokens: int,
         stop: Sequence[str],
         on_token: ProgressFn | None,

@@ -73,7 +73,7 @@ class LlamaEngine:
         self.tokens = Tokens(self._llama, self.native, self._n_ctx, self.chat_template)
         self._prefix = Prefix(self._llama, self.native)
         self._guided = Guided(self._llama, self.native, self.tokens.tokenize_bytes)
-        self.decoder = Decoder(self._llama, self.native, self._prefix, self._guided)
+        self.decoder = Decoder(self._llama, self.native, self._prefix, config.draft_tokens)
         self._embedder = Embedder(self._llama, self.native, self.tokens, self._n_ctx, self._n_embd, config.pooling)
 
     @property
@@ -203,6 +203,8 @@ class LlamaEngine:
             "prompt_tokens_evaluated": self.prompt_tokens_evaluated,
             "embed_batches": self._embedder.embed_batches,
             "texts_embedded": self._embedder.texts_embedded,
+            "drafted_tokens": self.decoder.drafts.drafted,
+            "accepted_tokens": self.decoder.drafts.accepted,
         }
 
     def close(self) -> None:

@@ -1,16 +1,16 @@
-"""Guided decoding: tokens under a JSON Schema or choices, sampled freely and masked only when the grammar rejects."""
+"""Guided decoding's compiler: one model's vocabulary for llguidance (the stream masks only when a grammar rejects)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable
 from typing import Any
 
-from mcp_open.engines.constraints import Guide, Guides, Vocabulary
+from mcp_open.engines.constraints import Guides, Vocabulary
 from mcp_open.engines.llama.native import Native
 
 
 class Guided:
-    """The constraint compiler for one model's vocabulary (built on first use) and the guided token stream."""
+    """The constraint compiler for one model's vocabulary, built on first use."""
 
     def __init__(self, llama: Any, native: Native, tokenize_bytes: Callable[[bytes], list[int]]) -> None:
         self._llama = llama
@@ -34,27 +34,3 @@ class Guided:
                 ends.append(token)
             pieces.append(piece)
         return Vocabulary(pieces, frozenset(special), [t for t in ends if t >= 0], self._tokenize_bytes)
-
-    def stream(
-        self, prompt_tokens: list[int], sampler_args: dict[str, Any], guide: Guide
-    ) -> Generator[int, Sequence[int] | None, None]:
-        """Tokens under a constraint: sample freely, mask only when the grammar rejects; forced runs in one batch."""
-        llama, native = self._llama, self._native
-        with native.sampler(sampler_args) as sample:
-            llama.eval(prompt_tokens[llama.n_tokens :])  # the tail the prefill left, for fresh logits
-            # A forced run is a few tokens, decode-sized work: with the batch thread count (all cores) it ran 7x
-            # slower than single tokens on a busy 2-core machine (bench/results/structured-speed-*), so it gets
-            # decode's.
-            with native.decode_threads():
-                while True:
-                    token = sample()
-                    if not guide.allows(token):
-                        guide.restrict(native.logits())
-                        token = sample()
-                    forced = guide.accept(token)
-                    yield token
-                    yield from forced
-                    if guide.finished:
-                        yield guide.end()
-                        return
-                    llama.eval([token, *forced])

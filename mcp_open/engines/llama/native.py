@@ -128,12 +128,17 @@ class Native:
             lib.llama_set_abort_callback(self._llama.ctx, lib.ggml_abort_callback(), None)  # a NULL pointer
 
     @contextmanager
-    def sampler(self, args: dict[str, Any]) -> Iterator[Callable[[], int]]:
-        """A sampler chain for args (llama-cpp-python's own); yields a function sampling the last position."""
+    def sampler(self, args: dict[str, Any]) -> Iterator[Callable[[int], int]]:
+        """A sampler chain for args (llama-cpp-python's own, as its generate builds it); yields a function that
+        samples the logits of one position of the last batch (-1: its last) and advances the chain's state."""
         llama = self._llama
         chain = llama._init_sampler(**args)
+
+        def sample(index: int = -1) -> int:
+            return int(self._lib.llama_sampler_sample(chain.sampler, llama.ctx, index))
+
         try:
-            yield lambda: int(self._lib.llama_sampler_sample(chain.sampler, llama.ctx, -1))
+            yield sample
         finally:
             chain.close()
 
@@ -147,12 +152,40 @@ class Native:
         finally:
             self._lib.llama_set_n_threads(llama.ctx, llama.n_threads, llama.n_threads_batch)
 
-    def logits(self) -> np.ndarray:
-        """The last evaluated position's logits, in llama.cpp's own buffer (writable, not a copy)."""
+    def logits(self, index: int = -1) -> np.ndarray:
+        """One position's logits from the last batch (-1: its last), in llama.cpp's own buffer (writable)."""
         import numpy as np
 
-        ptr = self._lib.llama_get_logits_ith(self._llama.ctx, -1)
+        ptr = self._lib.llama_get_logits_ith(self._llama.ctx, index)
         return np.ctypeslib.as_array(ptr, shape=(int(self._llama.n_vocab()),))
+
+    def evaluate(self, tokens: Sequence[int], first_output: int) -> None:
+        """Append tokens to the KV cache in one batch, with logits for every position from first_output on."""
+        llama = self._llama
+        batch, n_past = llama._batch.batch, llama.n_tokens
+        batch.n_tokens = len(tokens)
+        for i, token in enumerate(tokens):
+            batch.token[i] = token
+            batch.pos[i] = n_past + i
+            batch.seq_id[i][0] = 0
+            batch.n_seq_id[i] = 1
+            batch.logits[i] = i >= first_output
+        llama._ctx.decode(llama._batch)
+        llama.input_ids[n_past : n_past + len(tokens)] = tokens
+        llama.n_tokens = n_past + len(tokens)
+
+    def can_roll_back(self) -> bool:
+        """Whether the KV cache can forget its last positions (not for recurrent or hybrid models)."""
+        model = self._llama.model
+        return not (self._lib.llama_model_is_recurrent(model) or self._lib.llama_model_is_hybrid(model))
+
+    def roll_back(self, keep: int) -> None:
+        """Forget every cached position from keep on (draft tokens that were not accepted)."""
+        llama = self._llama
+        if keep < llama.n_tokens:
+            if not self._lib.llama_memory_seq_rm(self._lib.llama_get_memory(llama.ctx), -1, keep, -1):
+                raise RuntimeError("llama.cpp could not drop rejected draft tokens from the KV cache")
+            llama.n_tokens = keep
 
     def n_seq_max(self) -> int:
         """How many sequences one batch may hold."""

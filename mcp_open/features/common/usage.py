@@ -20,6 +20,8 @@ class Spent:
     seconds: float
     decode_steps: float  # tokens sampled after the first one: what decode_seconds paid for
     decode_seconds: float
+    drafted_tokens: int = 0  # speculative decoding: draft tokens checked
+    accepted_tokens: int = 0  # and kept
 
 
 def added(pieces: Iterable[Spent], extra_tokens: int = 0) -> Usage:
@@ -36,6 +38,8 @@ def added(pieces: Iterable[Spent], extra_tokens: int = 0) -> Usage:
         prompt_seconds=round(sum(p.prompt_seconds for p in parts), 4),
         seconds=round(sum(p.seconds for p in parts), 4),
         tokens_per_second=round(sum(p.decode_steps for p in parts) / decode, 2) if decode > 0 else 0.0,
+        drafted_tokens=sum(p.drafted_tokens for p in parts),
+        accepted_tokens=sum(p.accepted_tokens for p in parts),
     )
 
 
@@ -54,6 +58,8 @@ def _spent(done: Completion, *, prompt: bool) -> Spent:
         seconds=done.prompt_seconds + done.decode_seconds,
         decode_steps=done.decode_steps,
         decode_seconds=done.decode_seconds,
+        drafted_tokens=done.drafted_tokens,
+        accepted_tokens=done.accepted_tokens,
     )
 
 
@@ -68,6 +74,8 @@ def summed(usages: list[Usage]) -> Usage:
             seconds=u.seconds,
             decode_steps=u.tokens_per_second * (u.seconds - u.prompt_seconds),
             decode_seconds=u.seconds - u.prompt_seconds,
+            drafted_tokens=u.drafted_tokens,
+            accepted_tokens=u.accepted_tokens,
         )
         for u in usages
     )

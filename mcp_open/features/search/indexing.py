@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,15 +18,15 @@ from mcp_open.features.files.chunking import CHUNK_TOKENS, MARKDOWN_SUFFIXES, Ch
 from mcp_open.features.files.readers import read_document
 from mcp_open.features.files.sandbox import Sandbox
 from mcp_open.features.search.index_store import FileRecord, IndexStore, NewChunk, NewFile
+from mcp_open.features.search.scope import secret_rows, still_current
 
 # Passages embedded per engine call and per committed transaction: what a cancel can lose at most.
 BATCH_CHUNKS = 64
-# A file modified this close to when we read it may change again within the same mtime tick: hash it next time.
-RACY_NS = 2_000_000_000
 HEADER_TOKENS = 24
 # Texts are tokenized in pieces of this size: a cancel or --timeout lands between pieces, and llama.cpp's
 # tokenizers slow down sharply on one long unbroken text.
 COUNT_PIECE_CHARS = 4096
+STAT_CHECK = 256  # files stat'ed between two cancel checks
 
 if TYPE_CHECKING:
     import numpy as np
@@ -79,13 +79,19 @@ class Syncer:
         # Only files really gone: one another server indexed after our walk must not be dropped.
         gone = [p for p in known if p not in current and _under_any(p, folders) and not os.path.lexists(p)]
         # What an older version indexed from names that hold secrets goes at the first search that sees it.
-        secret = [p for p in known if not self.box.allowed_name(Path(p))]
-        self.counts.removed = self.store.remove([*gone, *secret])
-        todo = [p for p in files if not still_current(known.get(str(p)), p)]
+        self.counts.removed = self.store.remove([*gone, *secret_rows(known, self.box)])
+        todo = [p for p in self._checking(files) if not still_current(known.get(str(p)), p)]
         self.counts.unchanged = len(files) - len(todo)
         self._index(todo, known)
         self.counts.seconds = time.perf_counter() - started
         return self.counts
+
+    def _checking(self, files: Sequence[Path]) -> Iterator[Path]:
+        """The files, with a cancel check every STAT_CHECK files (a stat each: 20,000 files take a while)."""
+        for i, path in enumerate(files):
+            if i % STAT_CHECK == 0 and self.should_stop():
+                raise Cancelled
+            yield path
 
     def _index(self, todo: list[Path], known: dict[str, FileRecord]) -> None:
         # A file counts as done once its passages are stored, so the count moves while passages embed.
@@ -183,21 +189,6 @@ def _new_file(path: str, p: _Pending, vectors: np.ndarray, tokens: int) -> NewFi
         path, info.st_size, info.st_mtime_ns, p.digest, p.checked_ns, chunks, vectors, tokens,
         info.st_ctime_ns, info.st_ino, info.st_dev,
     )  # fmt: skip
-
-
-def still_current(record: FileRecord | None, path: Path) -> bool:
-    """Same size, mtime, ctime and inode as when indexed (utime cannot set ctime back), and read after that settled."""
-    if record is None:
-        return False
-    try:
-        stat = os.stat(path, follow_symlinks=False)
-    except OSError:
-        return False
-    same = (record.size, record.mtime_ns, record.ctime_ns, record.ino, record.dev) == (
-        stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, stat.st_dev,
-    )  # fmt: skip
-    # A change within the same timestamp tick as our read would keep every field: such a file is hashed again.
-    return same and record.checked_ns - max(record.mtime_ns, record.ctime_ns) > RACY_NS
 
 
 def _under_any(path: str, folders: Sequence[Path]) -> bool:

@@ -28,6 +28,7 @@ from mcp_open.features.search.index_store import (
 )
 from mcp_open.features.search.indexing import ProgressFn, SyncCounts, Syncer
 from mcp_open.features.search.schemas import IndexStats, Passage, SearchMode, SearchResult, SearchUsage
+from mcp_open.features.search.scope import in_scope
 from mcp_open.features.search.vectors import VectorCache
 from mcp_open.runtime.calls import CallContext
 from mcp_open.runtime.slots import LoadedModel, ModelSlot
@@ -247,15 +248,10 @@ def _search(
     ranked = rank_scope(opened, job, query, scope_ids, len(records))
     chunks = opened.store.chunks([item for item, _score, _why in ranked[: job.top_k * 2]])
     paths = {str(p) for p in job.files}
-    kept = [(i, score, why) for i, score, why in ranked if i in chunks and in_scope(chunks[i], paths, job)]
+    kept = [(i, score, why) for i, score, why in ranked if i in chunks and in_scope(chunks[i].path, paths, job.box)]
     found = [Found(chunks[i], score, why) for i, score, why in kept]
     found = found[: job.top_k]
     return SearchOutcome(found, counts, note, len(scope), sum(r.chunks for r in scope), query_tokens)
-
-
-def in_scope(chunk: StoredChunk, paths: set[str], job: SearchJob) -> bool:
-    """Checked on each row returned: its file is one this call may read (another server's rows never are)."""
-    return chunk.path in paths and job.box.allowed_name(Path(chunk.path))
 
 
 def rank_scope(
