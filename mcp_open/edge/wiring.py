@@ -51,7 +51,7 @@ class App:
 
 
 def load_gguf(spec: str, settings: Settings, embedding: bool, on_progress: Callable[[str], None]) -> LoadedModel:
-    """Load a local GGUF through llama.cpp (imported on first load, never before the MCP handshake)."""
+    """Load a local GGUF with llama.cpp in a worker process of its own (this process never imports llama_cpp)."""
     from mcp_open.runtime.loading import load_local
 
     return load_local(spec, settings, embedding, on_progress)

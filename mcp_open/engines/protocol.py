@@ -170,6 +170,16 @@ class Engine(Protocol):
         ...
 
 
+@runtime_checkable
+class Supervised(Protocol):
+    """An engine living in a process of its own, which can end (crash, be killed) while the server goes on."""
+
+    @property
+    def alive(self) -> bool:
+        """False once the engine's process has ended: the slot then drops it and the next call loads afresh."""
+        ...
+
+
 def find_stop(text: str, stop: Sequence[str], seen: int) -> tuple[int, str] | None:
     """Earliest stop string in text that ends after text[:seen]: (where it starts, which one)."""
     best: tuple[int, str] | None = None

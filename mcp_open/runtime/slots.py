@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from mcp_open.engines.protocol import Engine
-from mcp_open.errors import McpOpenError, ModelLoadError, redact
+from mcp_open.engines.protocol import Engine, Supervised
+from mcp_open.errors import EngineCrashedError, McpOpenError, ModelLoadError, redact
 from mcp_open.runtime.calls import CallContext
 from mcp_open.runtime.queueing import FifoGate, InflightGate
 from mcp_open.settings import Settings
@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 LOAD_POLL_SECONDS = 0.05  # how often a call waiting for a load checks whether it is done (or was cancelled)
+
+# A model whose worker dies this many times within CRASH_WINDOW_SECONDS is marked failed instead of restarted.
+MAX_CRASHES = 3
+CRASH_WINDOW_SECONDS = 300.0
 
 
 @dataclass
@@ -86,26 +90,57 @@ class ModelSlot:
         self.last_error: str | None = None
         self.loads = 0
         self.last_used = time.monotonic()
+        self.crashes: list[float] = []  # when its worker died, within the last CRASH_WINDOW_SECONDS
+        self.failure: str | None = None  # set after MAX_CRASHES: no more restarts until the server restarts
 
     @property
     def state(self) -> str:
         """unloaded, loaded or failed."""
         if self.model is not None:
             return "loaded"
-        return "failed" if self.last_error else "unloaded"
+        return "failed" if self.last_error or self.failure else "unloaded"
 
     @asynccontextmanager
     async def use(self, call: CallContext) -> AsyncIterator[LoadedModel]:
         """Wait our turn, load the model if needed, and hold it for the call."""
         async with self.gate.enter(lambda pos: call.progress.note(f"queued for the {self.role} model: position {pos}")):
+            self._drop_if_dead()
+            if self.failure:
+                raise EngineCrashedError(self.failure, model=self.spec)
             async with self._loading:  # concurrent calls on a remote slot load it once
                 if self.model is None:
                     await self._loaded(call)
             assert self.model is not None
             try:
                 yield self.model
+            except EngineCrashedError as exc:
+                self._crashed(exc)
+                raise
             finally:
                 self.last_used = time.monotonic()
+                self._drop_if_dead()
+
+    def _drop_if_dead(self) -> None:
+        """Forget a model whose worker process ended (a crash, a cancel that had to kill it): load afresh."""
+        engine = self.model.engine if self.model is not None else None
+        if isinstance(engine, Supervised) and not engine.alive:
+            log.info("the %s model's worker ended; the next call starts a fresh one", self.role)
+            engine.close()
+            self.model = None
+
+    def _crashed(self, exc: EngineCrashedError) -> None:
+        """Count a worker's death; too many in a short time mark the model failed, with the last reason."""
+        now = time.monotonic()
+        self.crashes = [t for t in self.crashes if now - t < CRASH_WINDOW_SECONDS] + [now]
+        self.last_error = str(exc)
+        if len(self.crashes) >= MAX_CRASHES:
+            minutes = CRASH_WINDOW_SECONDS / 60
+            self.failure = (
+                f"the {self.role} model {short_name(self.spec)} is marked failed: its worker process died "
+                f"{len(self.crashes)} times within {minutes:g} minutes, so it is not restarted again. Fix the cause "
+                f"and restart the server (`mcp-open doctor` decodes with each model and names the fix). "
+                f"The last crash: {exc}"
+            )
 
     async def _loaded(self, call: CallContext) -> None:
         """Load the model once. A download or a llama.cpp load cannot be interrupted, so it runs in a thread of its
@@ -132,10 +167,13 @@ class ModelSlot:
         pending.result()
 
     def _load(self, call: CallContext) -> None:
-        """Load in a worker thread; the model stays loaded even if the call that asked is cancelled."""
+        """Load (in the load's own thread); a crash of the model's worker process while loading counts as a crash."""
         call.progress.note(f"loading the {self.role} model {self.spec}")
         try:
             self.model = self.loader(self.spec, self.settings, self.embedding, call.progress.note)
+        except EngineCrashedError as exc:
+            self._crashed(exc)
+            raise
         except McpOpenError as exc:
             self.last_error = str(exc)
             raise
@@ -174,6 +212,10 @@ class ModelSlot:
             out["backend"] = redact(self.backend)
         if self.last_error:
             out["last_error"] = self.last_error
+        if self.crashes:
+            out["worker_crashes"] = len(self.crashes)
+        if self.failure:
+            out["failure"] = self.failure
         if self.model is not None:
             out.update(describe_loaded(self.model))
         return out
