@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import sys
@@ -15,7 +16,7 @@ import pytest
 
 from mcp_open.engines.protocol import Cancelled
 from mcp_open.errors import FileAccessError
-from mcp_open.features.files import material, outputs
+from mcp_open.features.files import listing, material, outputs, writing
 from mcp_open.features.files import sandbox as sandbox_module
 from mcp_open.features.files.descriptors import Refused, Tree
 from mcp_open.features.files.readers import Document
@@ -425,8 +426,9 @@ def test_freshness_trusts_only_an_unchanged_settled_signature(tmp_path: Path) ->
     for field in ("size", "mtime_ns", "ctime_ns", "ino", "dev"):
         changed = record_of(path, settled, **{field: getattr(record_of(path, 0), field) + 1})
         assert not scope.still_current(changed, path), field
-    (tmp_path / "link.md").symlink_to(path)
-    assert not scope.still_current(record_of(path, settled, ino=os.lstat(tmp_path / "link.md").st_ino), path)
+    (tmp_path / "link.md").symlink_to(path)  # a link now where the indexed file was: not that file
+    assert not scope.still_current(record_of(path, settled), tmp_path / "link.md")
+    assert not scope.still_current(record_of(path, settled - 1), path)  # exactly at the window's edge: racy
 
 
 def test_refusal_kinds_of_the_descriptor_walk(world: tuple[Path, Path]) -> None:
@@ -563,3 +565,84 @@ def test_search_rows_are_kept_only_in_scope_and_never_secret(tmp_path: Path) -> 
         str(tmp_path / ".git" / "config"),
     ]
     assert scope.secret_rows([secret], box_of(tmp_path, secrets=True)) == []
+
+
+def test_without_hard_links_outputs_still_commit_and_restore(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_links(*_args: object, **_kwargs: object) -> None:
+        raise OSError(errno.EPERM, "no hard links here")
+
+    monkeypatch.setattr(writing.os, "link", no_links)
+    box = box_of(tmp_path)
+    (tmp_path / "a.md").write_text("original a")
+    (tmp_path / "taken.md").write_text("taken")
+    with StagedWrites(box) as staged:
+        staged.stage(tmp_path / "taken.md", "theirs", overwrite=False)
+        with pytest.raises(FileAccessError, match=r"'taken\.md' already exists; pass overwrite=true"):
+            staged.commit()
+    staged = StagedWrites(box)
+    staged.stage(tmp_path / "a.md", "new a", overwrite=True)
+    staged.stage(tmp_path / "b.md", "new b", overwrite=False)
+    (tmp_path / "b.md").write_text("appeared")
+    with pytest.raises(FileAccessError, match=r"'b\.md' already exists"):
+        staged.commit()
+    assert (tmp_path / "a.md").read_text() == "original a" and (tmp_path / "b.md").read_text() == "appeared"
+    staged = StagedWrites(box)
+    staged.stage(tmp_path / "a.md", "new a", overwrite=True)
+    staged.stage(tmp_path / "c.md", "new c", overwrite=False)
+    staged.commit()
+    assert (tmp_path / "a.md").read_text() == "new a" and (tmp_path / "c.md").read_text() == "new c"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.md", "b.md", "c.md", "taken.md"]
+
+
+def test_a_write_the_filesystem_refuses_names_the_output(tmp_path: Path) -> None:
+    box = box_of(tmp_path)
+    name = "n" * 250 + ".md"  # the temp file's longer name is over the filesystem's limit
+    with pytest.raises(FileAccessError, match=r"could not be written \(File name too long\); nothing was written"):
+        StagedWrites(box).stage(tmp_path / name, "x", overwrite=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_planned_outputs_edge_cases(tmp_path: Path) -> None:
+    box = box_of(tmp_path)
+    (tmp_path / "a.md").write_text("a")
+    sources = material.load(box, ["a.md"])
+    with pytest.raises(FileAccessError, match=r"'new/' is a folder, but this call writes one result"):
+        outputs.plan_outputs(box, "new/", sources, many=False, suffix="", overwrite=False)
+    assert outputs.plan_outputs(box, "new/", sources, many=False, suffix="fr", overwrite=False) == [
+        tmp_path / "new" / "a.fr.md"
+    ]
+    (tmp_path / "a.fr.md").write_text("old")
+    paths = [tmp_path / "a.fr.md"]
+    written = outputs.write_outputs(box, paths, [outputs.Output("new", 1, None)], Call(), overwrite=True)  # type: ignore[arg-type]
+    assert (tmp_path / "a.fr.md").read_text() == "new" and len(written) == 1
+    three = written * 3
+    assert outputs.condensed(three, "x") == (three, None)
+
+
+def test_input_trees_mix_files_globs_and_folders(tmp_path: Path) -> None:
+    (tmp_path / "docs" / "tls").mkdir(parents=True)
+    for name in ("a.md", "docs/b.md", "docs/c.txt", "docs/tls/server.key"):
+        (tmp_path / name).write_text(name)
+    box = box_of(tmp_path)
+    assert box.input_tree(["a.md", "docs/*.txt"]) == [tmp_path / "a.md", tmp_path / "docs" / "c.txt"]
+    assert box.input_tree(["docs"]) == [tmp_path / "docs" / "b.md", tmp_path / "docs" / "c.txt"]
+    with pytest.raises(FileAccessError, match=r"'docs' matches more than 1 files"):
+        box_of(tmp_path, max_matches=1).input_tree(["docs"])
+    with pytest.raises(FileAccessError, match=r"'a\.md' matches more than 1 files"):
+        box_of(tmp_path, max_matches=1).input_tree(["docs/b.md", "a.md"])
+    allowed = box_of(tmp_path, secrets=True)
+    assert tmp_path / "docs" / "tls" / "server.key" in allowed.input_files(["**/*.key"])
+    assert tmp_path / "docs" / "tls" / "server.key" in allowed.input_tree(["docs"])
+
+
+def test_walks_reach_exactly_the_depth_bound(tmp_path: Path) -> None:
+    folder = tmp_path
+    for depth in range(listing.MAX_DEPTH + 2):
+        folder = folder / f"d{depth}"
+        folder.mkdir()
+        (folder / "f.md").write_text(str(depth))
+    box = box_of(tmp_path)
+    found = box.input_tree(["."])
+    deepest = max(found, key=lambda p: len(p.parts))
+    assert len(found) == listing.MAX_DEPTH and deepest.read_text() == str(listing.MAX_DEPTH - 1)
+    assert len(box.input_files(["**/f.md"])) == listing.MAX_DEPTH
