@@ -16,15 +16,16 @@ import pytest
 
 from mcp_open.engines.protocol import Cancelled
 from mcp_open.errors import FileAccessError
-from mcp_open.features.files import listing, material, outputs, writing
+from mcp_open.features.files import descriptors, listing, material, outputs, writing
 from mcp_open.features.files import sandbox as sandbox_module
 from mcp_open.features.files.descriptors import Refused, Tree
-from mcp_open.features.files.readers import Document
+from mcp_open.features.files.readers import Document, read_document
 from mcp_open.features.files.sandbox import Sandbox
 from mcp_open.features.files.secrets import is_secret_name
-from mcp_open.features.files.writing import StagedWrites
+from mcp_open.features.files.writing import StagedWrites, write_atomic
 from mcp_open.features.search import scope
 from mcp_open.features.search.index_store import FileRecord
+from tests.filekit import make_pdf
 
 SECRET = "TOP SECRET"
 RACE_ROUNDS = int(os.environ.get("MCP_OPEN_RACE_ROUNDS", "2000"))
@@ -447,9 +448,9 @@ def test_refusal_kinds_of_the_descriptor_walk(world: tuple[Path, Path]) -> None:
             tree.open(path, follow=follow)
         assert caught.value.why == why, path
     with pytest.raises(Refused) as caught:
-        tree.parent(root / "in" / "x.txt", create=True)
+        tree.parent(root / "in" / "x.txt")
     assert caught.value.why == "changed"
-    made = tree.parent(root / "new" / "deeper" / "x.txt", create=True)
+    made = tree.parent(root / "new" / "deeper" / "x.txt")
     made.close()
     assert (root / "new" / "deeper").is_dir() and made.path == root / "new" / "deeper"
 
@@ -597,7 +598,7 @@ def test_without_hard_links_outputs_still_commit_and_restore(tmp_path: Path, mon
 def test_a_write_the_filesystem_refuses_names_the_output(tmp_path: Path) -> None:
     box = box_of(tmp_path)
     name = "n" * 250 + ".md"  # the temp file's longer name is over the filesystem's limit
-    with pytest.raises(FileAccessError, match=r"could not be written \(File name too long\); nothing was written"):
+    with pytest.raises(FileAccessError, match=rf"^'{name}' could not be written \(File name too long\); nothing was"):
         StagedWrites(box).stage(tmp_path / name, "x", overwrite=False)
     assert list(tmp_path.iterdir()) == []
 
@@ -646,3 +647,130 @@ def test_walks_reach_exactly_the_depth_bound(tmp_path: Path) -> None:
     deepest = max(found, key=lambda p: len(p.parts))
     assert len(found) == listing.MAX_DEPTH and deepest.read_text() == str(listing.MAX_DEPTH - 1)
     assert len(box.input_files(["**/f.md"])) == listing.MAX_DEPTH
+
+
+def test_refusals_name_the_spec_as_given_first(tmp_path: Path) -> None:
+    (tmp_path / "big.txt").write_bytes(b"x" * 1_500_000)
+    (tmp_path / "fake.pdf").write_text("plain text, no PDF header")
+    (tmp_path / "ok.txt").write_bytes(b"y" * 1_000_000)  # exactly the limit: allowed
+    os.mkfifo(tmp_path / "pipe")
+    box = box_of(tmp_path)
+    expected = {
+        "big.txt": "'big.txt' is 1.5 MB, over this server's limit of 1 MB; split it",
+        "fake.pdf": "'fake.pdf' is a binary file",
+        "pipe": "'pipe' is not a regular file",
+        "missing.md": "'missing.md' does not exist in the allowed folders",
+    }
+    for spec, start in expected.items():
+        with pytest.raises(FileAccessError) as caught:
+            box.input_files([spec])
+        assert str(caught.value).startswith(start), caught.value
+    with pytest.raises(FileAccessError) as caught:
+        box.read(tmp_path / "big.txt")
+    assert str(caught.value).startswith("'big.txt' is 1.5 MB")
+    with pytest.raises(FileAccessError) as caught:
+        box.read(tmp_path / "pipe", "shown-name")
+    assert str(caught.value).startswith("'shown-name' is not a regular file")
+    info, data = box.read(tmp_path / "ok.txt")
+    assert len(data) == 1_000_000 and info.st_size == 1_000_000
+    assert box.shown(Path("/elsewhere/x.md")) == "(outside the allowed folders)"
+
+
+def test_read_all_reads_at_most_one_byte_past_the_limit(tmp_path: Path) -> None:
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"0123456789")
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        assert descriptors.read_all(fd, 4) == b"01234"
+        os.lseek(fd, 0, os.SEEK_SET)
+        assert descriptors.read_all(fd, 100) == b"0123456789"
+        os.lseek(fd, 0, os.SEEK_SET)
+        assert descriptors.read_all(fd, 9) == b"0123456789"
+        os.lseek(fd, 0, os.SEEK_SET)
+        assert descriptors.read_all(fd, 0) == b"0"
+    finally:
+        os.close(fd)
+
+
+def test_material_comes_from_the_descriptor_not_the_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "a.md").write_text("on disk")
+    box = box_of(tmp_path)
+    calls: list[tuple[Path, str | None]] = []
+
+    def read(path: Path, shown: str | None = None) -> tuple[os.stat_result, bytes]:
+        calls.append((path, shown))
+        return os.stat(path), b"through the descriptor"
+
+    monkeypatch.setattr(box, "read", read)
+    (source,) = material.load(box, ["a.md"])
+    assert source.doc.text == "through the descriptor" and calls == [(tmp_path / "a.md", "a.md")]
+    framed = material.framed(material.Source(source.doc, "odd\nname.md"))
+    assert framed.startswith('<file path="odd&#10;name.md">\n')
+    assert material.output_names([]) == []
+    with pytest.raises(FileAccessError) as caught:
+        material.output_names([source, material.Source(Document(tmp_path / "a.md", "", "markdown"), "again")])
+    assert str(caught.value).endswith("; pass them in separate calls, or rename one")
+
+
+def test_checks_before_work_use_the_nearest_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    box = box_of(tmp_path)
+    (tmp_path / "near").mkdir()
+    seen: list[tuple[str, int]] = []
+    real_access = os.access
+
+    def access(path: str, mode: int) -> bool:
+        seen.append((os.readlink(path), mode))
+        return real_access(path, mode)
+
+    monkeypatch.setattr(os, "access", access)
+    box.check_writable(tmp_path / "near" / "new" / "x.md", "near/new/x.md")
+    assert seen == [(str(tmp_path / "near"), os.W_OK | os.X_OK)]
+    monkeypatch.setattr(os, "access", lambda _path, _mode: False)
+    with pytest.raises(FileAccessError, match=r"^'near/x\.md' cannot be written: its folder is read-only"):
+        box.check_writable(tmp_path / "near" / "x.md", "near/x.md")
+    monkeypatch.setattr(os, "access", real_access)
+    room = os.statvfs(tmp_path)
+
+    class Room:
+        f_flag = room.f_flag | os.ST_RDONLY
+        f_bavail, f_frsize = room.f_bavail, room.f_frsize
+
+    monkeypatch.setattr(os, "statvfs", lambda _fd: Room)
+    with pytest.raises(FileAccessError, match=r"^'near/x\.md' cannot be written: its folder is read-only"):
+        box.check_writable(tmp_path / "near" / "x.md", "near/x.md")
+    Room.f_flag = room.f_flag & ~os.ST_RDONLY
+    Room.f_bavail, Room.f_frsize = sandbox_module.MIN_FREE_BYTES, 1  # exactly the minimum left: enough
+    box.check_writable(tmp_path / "near" / "x.md", "near/x.md")
+    Room.f_bavail = sandbox_module.MIN_FREE_BYTES - 1
+    with pytest.raises(FileAccessError, match=r"^'outX/a\.md' cannot be written: its disk is full"):
+        material.targets(box, "outX/", [Path("a.md")], folder=True, overwrite=False)
+
+
+def test_written_files_are_not_executable_and_receipts_keep_indentation(tmp_path: Path) -> None:
+    box = box_of(tmp_path)
+    write_atomic(box, tmp_path / "a.md", "x", overwrite=False)
+    assert os.stat(tmp_path / "a.md").st_mode & 0o111 == 0
+    receipt = material.receipt(box, tmp_path / "a.md", "  indented\n\n", 12, 1, None)
+    assert receipt.preview == "  indented"
+    assert material.receipt(box, tmp_path / "a.md", "1\n2\n3\n", 6, 1, None).preview == "1\n2\n3"
+
+
+def test_pdf_pages_and_offsets(tmp_path: Path) -> None:
+    path = tmp_path / "r.pdf"
+    path.write_bytes(make_pdf(["Page one.", "Page two."]))
+    doc = read_document(path, "r.pdf", path.read_bytes())
+    assert doc.path == path and doc.text == "Page one.\n\nPage two.\n\n" and doc.pages == [0, 11]
+    assert [doc.page_at(i) for i in (-1, 0, 10, 11, 12)] == [1, 1, 1, 2, 2]
+
+
+def test_a_new_folders_descriptor_is_held_with_its_facts(world: tuple[Path, Path]) -> None:
+    root, outside = world
+    tree = Tree([root])
+    made = tree.parent(root / "a" / "b" / "x.txt")
+    try:
+        assert made.root == root and made.path == root / "a" / "b" and made.info.st_ino == os.stat(made.path).st_ino
+    finally:
+        made.close()
+    with pytest.raises(Refused) as caught:
+        tree.parent(outside / "x.txt")
+    assert caught.value.why == "outside"
