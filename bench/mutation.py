@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -60,8 +61,9 @@ NAMED = [
         ["tests/test_named_mutants.py::test_structured_answers_are_validated_against_the_schemas_formats"],
     ),
 ]
-# Survivors looked at and kept: mutant name -> why no test can or should tell it apart.
-EXPLAINED: dict[str, str] = {}
+# Survivors looked at and kept: (mutant name pattern, pattern of the mutated line, why no test can or should tell it
+# apart). Each was read in the report of a run; a new survivor matches none until someone reads it.
+EXPLAINED: list[tuple[str, str, str]] = []
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -142,9 +144,9 @@ def summarise(named: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
                 survivors.append({"mutant": name, "status": statuses.get(code, "not checked"), "diff": _diff(name)})
     total = sum(sum(c.values()) for c in modules.values())
     killed = sum(c.get("killed", 0) for c in modules.values())
-    explained = sum(1 for s in survivors if s["mutant"] in EXPLAINED)
     for survivor in survivors:
-        survivor["explained"] = EXPLAINED.get(survivor["mutant"], "")
+        survivor["explained"] = explanation(survivor["mutant"], survivor["diff"])
+    explained = sum(1 for s in survivors if s["explained"])
     score = (killed + explained) / total if total else 0.0
     named_ok = all(n["status"] == "killed" for n in named)
     return {
@@ -159,8 +161,17 @@ def summarise(named: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
         "killed_or_explained_share": round(score, 4),
         "named": named,
         "survivors": survivors,
-        "ok": named_ok and score >= 0.95 and all(s["explained"] for s in survivors),
+        "ok": named_ok and killed >= 0.95 * total and all(s["explained"] for s in survivors),
     }
+
+
+def explanation(name: str, diff: str) -> str:
+    """Why a survivor is kept, if EXPLAINED says so for its function and its mutated line."""
+    added = "\n".join(line for line in diff.splitlines() if line.startswith("+"))
+    for where, line, why in EXPLAINED:
+        if re.search(where, name) and re.search(line, added):
+            return why
+    return ""
 
 
 def _diff(name: str) -> str:
