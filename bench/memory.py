@@ -10,15 +10,15 @@ from typing import Any
 
 from bench.config import Config
 from bench.models import BenchModel
-from bench.procfs import memory_of
+from bench.procfs import tree_memory
 
 MB = 1024 * 1024
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def measure(pid: int, model: BenchModel, config: Config) -> dict[str, Any]:
-    """RSS of the server (model loaded, generations done) and of a direct process, each minus the GGUF size."""
-    server = memory_of(pid)
+    """RSS of the server with its model workers (model loaded, generations done) and of a direct process."""
+    server = tree_memory(pid)
     baseline = _direct_process(model, config)
     size = model.size_bytes
     return {

@@ -6,9 +6,9 @@ import os
 from pathlib import Path
 
 
-def child_pids() -> list[int]:
-    """Processes whose parent is this one (the stdio client's server)."""
-    me = str(os.getpid())
+def child_pids(parent: int | None = None) -> list[int]:
+    """Processes whose parent is this one (the stdio client's server), or parent."""
+    me = str(os.getpid() if parent is None else parent)
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -30,3 +30,15 @@ def memory_of(pid: int) -> dict[str, int]:
         if key in wanted:
             values[key] = int(rest.split()[0]) * 1024
     return values
+
+
+def tree_memory(pid: int) -> dict[str, int]:
+    """memory_of a process plus its children's (a server and its model worker processes)."""
+    total = memory_of(pid)
+    for child in child_pids(pid):
+        try:
+            for key, value in memory_of(child).items():
+                total[key] = total.get(key, 0) + value
+        except OSError:
+            continue
+    return total

@@ -46,6 +46,8 @@ def render(results: dict[str, Any]) -> str:
         "## Time to first token with a shared ~1,000-token prefix\n" + _prefix(results["prefix"]),
         "## initialize with a large model configured\n" + _initialize(results["initialize"]),
         "## Server memory beyond the model file\n" + _memory(results["memory"]),
+        "## The model worker process: the same engine in this process and in its worker\n"
+        + _worker(results.get("worker", {})),
     ]
     return "\n\n".join(parts) + "\n"
 
@@ -235,3 +237,39 @@ def _memory(data: dict[str, Any]) -> str:
         rows.append((model, "**MCP server − direct**", "", "", "", "", "", m["mcp_overhead_mb"]))
     header = ["model", "process", "GGUF MB", "RSS MB", "peak RSS MB", "anon MB", "file MB", "RSS − GGUF MB"]
     return table(header, rows)
+
+
+def _worker(data: dict[str, Any]) -> str:
+    """Start-up, decode and embed: in this process against in the worker, and the worker's cost."""
+    rows: list[Row] = []
+    for model, suite in data.items():
+        start = suite["startup"]
+        rows.append(
+            (
+                model,
+                "start-up to a loaded model",
+                fmt(start["in_process_s"], 3) + " s",
+                fmt(start["worker_s"], 3) + " s",
+                f"+{fmt(start['extra_s'], 3)} s on the first call",
+                "",
+            )
+        )
+        for name, unit in (("decode", "token"), ("embed", "llama.cpp batch")):
+            part = suite[name]
+            rows.append(
+                (
+                    model,
+                    f"{name} ({part['units_per_call']} {unit}s per call)",
+                    fmt(part["in_process_wall_s"], 4) + " s",
+                    fmt(part["worker_wall_s"], 4) + " s",
+                    f"{fmt(part['worker_extra_ms_per_call'], 3)} ms per call, "
+                    f"{fmt(part['worker_extra_ms_per_unit'], 4)} ms per {unit}",
+                    fmt(part["ratio"], 3),
+                )
+            )
+    header = ["model", "what", "in this process", "in its worker", "worker's cost (median)", "rate ratio"]
+    return table(header, rows) + (
+        "\n\nRate ratio: decode tok/s (timed inside the engine) or texts/s (wall), worker over in-process. The "
+        "worker's cost is the difference in wall time seen by the caller (pipe, pickling, progress messages); on a "
+        "busy machine it is within the noise and may come out negative."
+    )

@@ -12,13 +12,13 @@ from typing import Any, TextIO
 
 import anyio.to_thread
 
-from bench import embed, generate, goals, handshake, machine, memory, prefix, roundtrip
+from bench import embed, generate, goals, handshake, machine, memory, prefix, roundtrip, worker
 from bench.config import Config
 from bench.direct import load_embedder, load_engine, load_generator
 from bench.models import BenchModel, resolve_models
 from bench.session import model_session, note
 
-MODEL_SECTIONS = ("generate", "prefix", "memory", "embed")
+MODEL_SECTIONS = ("generate", "prefix", "memory", "embed", "worker")
 
 
 async def run(config: Config) -> dict[str, Any]:
@@ -93,4 +93,6 @@ async def _model_suites(model: BenchModel, config: Config, errlog: TextIO, loads
         finally:
             embedder.close()
         loads[f"embed {model.name}"] = machine.load_average()[0]
+    out["worker"] = await anyio.to_thread.run_sync(worker.run, model, config)
+    loads[f"worker {model.name}"] = machine.load_average()[0]
     return out

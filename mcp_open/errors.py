@@ -146,3 +146,12 @@ def os_error_meaning(exc: OSError, path: object = None) -> str:
     if meaning is None:
         return f"{exc.strerror or exc}{where}"
     return f"{meaning}{where} [{name}]"
+
+
+class EngineCrashedError(McpOpenError):
+    """A model's worker process died (a native crash, out of memory); the message names the signal and the fix."""
+
+    def __init__(self, message: str, *, signal_name: str | None = None, model: str | None = None) -> None:
+        super().__init__(message)
+        self.signal_name = signal_name
+        self.model = model

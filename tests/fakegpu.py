@@ -27,8 +27,8 @@ def one_card(free_mib: int) -> str:
 
 def inject_build(monkeypatch: pytest.MonkeyPatch, *, can_offload: bool) -> None:
     """Make mcp-open believe the llama.cpp build can (a CUDA build) or cannot offload."""
-    from mcp_open.engines import llama
+    from mcp_open.engines.worker import features as build
 
     info = "CUDA : ARCHS = 900 | CPU : AVX2 = 1" if can_offload else "CPU : AVX2 = 1"
     features = {"llama_cpp_python": "0.3.36", "gpu_offload": can_offload, "max_devices": 16, "system_info": info}
-    monkeypatch.setattr(llama, "build_features", lambda: features)
+    monkeypatch.setattr(build, "build_features", lambda: features)

@@ -29,6 +29,7 @@ HEADLINES: dict[str, list[tuple[str, ...]]] = {
     "embed": [("batches", "1", "mcp_tps"), ("batches", "64", "direct_tps"), ("speedup", "mcp")],
     "prefix": [("cold", "ttft_s"), ("warm", "ttft_s"), ("speedup",), ("direct", "cold", "ttft_s")],
     "initialize": [("stdio_total_s",), ("http_handshake_s",), ("import_floor_s",)],
+    "worker": [("startup", "worker_s"), ("decode", "worker_wall_s"), ("decode", "ratio"), ("embed", "worker_wall_s")],
 }
 
 
@@ -55,7 +56,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], P
 @pytest.mark.parametrize("section", sorted(HEADLINES))
 def test_section_has_positive_medians(results: tuple[dict[str, Any], Path], section: str) -> None:
     data, _ = results
-    per_model = section in ("generate", "embed", "prefix")
+    per_model = section in ("generate", "embed", "prefix", "worker")
     blocks = list(data[section].values()) if per_model else [data[section]]
     assert blocks, f"{section} is empty"
     for block in blocks:

@@ -91,3 +91,21 @@ def test_a_command_group_without_its_command_shows_what_it_offers(
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert "usage: mcp-open" in err and offers in err and "_command" not in err
+
+
+def test_doctor_decodes_in_a_worker_and_names_a_crash_with_its_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tiny_chat: Path
+) -> None:
+    from mcp_open.engines.worker import process
+
+    fake_nvidia_smi(tmp_path, monkeypatch, "exit 9")
+    inject_build(monkeypatch, can_offload=False)
+    monkeypatch.setattr(process, "ENTRY", "tests.crashing_worker")  # a build that faults on its first decode
+    code, lines = doctor(capsys, "--model", str(tiny_chat), "--embed-model", str(tiny_chat))
+    assert code == 1
+    (problem,) = [line for line in lines if line.startswith("PROBLEM")]
+    assert "generation model" in problem and "died with SIGILL while decoding" in problem
+    shown = "\n".join(lines)
+    assert 'CMAKE_ARGS="-DGGML_NATIVE=OFF' in shown and "--no-cache-dir" in shown
+    assert "load_tensors: CPU_REPACK model buffer size" in shown  # the worker's last stderr lines
+    assert any(line.startswith("ok") and "embedding model" in line and "embedded a text" in line for line in lines)

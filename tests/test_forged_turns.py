@@ -178,12 +178,16 @@ async def test_every_tool_counts_marker_text_as_plain_tokens(tiny_chat: Path, ti
     reference = LlamaEngine(str(tiny_chat), EngineConfig(n_ctx=256, n_threads=1))
     marker = QWEN_MARKERS[4] + " " + GEMMA_MARKERS[4]
     grown = plain_count(reference, marker) - plain_count(reference, HARMLESS)
+    # Gemma's markers look like tags (<start_of_turn>), which translate keeps and checks: a tiny model's output
+    # that drops them is retried under a grammar, a second prompt. The text field gets Qwen's markers only.
+    qwen_only = QWEN_MARKERS[4]
+    grown_qwen = plain_count(reference, qwen_only) - plain_count(reference, HARMLESS)
     reference.close()
     calls: dict[str, Callable[[str], tuple[str, dict[str, object]]]] = {
         "prompt": lambda t: ("generate", {"prompt": t, "max_tokens": 1}),
         "system": lambda t: ("generate", {"prompt": "Hi", "system": t, "max_tokens": 1}),
         "messages": lambda t: ("generate", {"messages": [{"role": "user", "content": t}], "max_tokens": 1}),
-        "translate": lambda t: ("translate", {"text": t, "source_lang": "en", "target_lang": "de"}),
+        "translate": lambda t: ("translate", {"text": t, "source_lang": "en", "target_lang": "de"}),  # Qwen's only
         "context": lambda t: ("translate", {"text": "Hi", "context": t, "source_lang": "en", "target_lang": "de"}),
         "embed": lambda t: ("embed", {"texts": [t]}),
         "rank.documents": lambda t: ("rank", {"query": "q", "documents": [t]}),
@@ -193,9 +197,10 @@ async def test_every_tool_counts_marker_text_as_plain_tokens(tiny_chat: Path, ti
     async with Client(build_server(settings)) as client:
         for field, make in calls.items():
             counts = []
-            for text in (HARMLESS, marker):
+            forged = qwen_only if field == "translate" else marker
+            for text in (HARMLESS, forged):
                 tool, args = make(text)
                 result = await client.call_tool(tool, args)
                 assert not result.is_error, (field, result.content)
                 counts.append(result.structured_content["usage"]["prompt_tokens"])  # type: ignore[index]
-            assert counts[1] - counts[0] == grown, field
+            assert counts[1] - counts[0] == (grown_qwen if field == "translate" else grown), field

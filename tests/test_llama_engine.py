@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mcp_open.engines.llama import PREFILL_TAIL, EngineConfig, LlamaEngine
+from mcp_open.engines.llama import EngineConfig, LlamaEngine
 from mcp_open.engines.protocol import Cancelled, Engine, Hooks, Prompt, Sampling, Turn
 from mcp_open.errors import ContextOverflowError
 
@@ -47,14 +47,14 @@ def test_cancel_lands_inside_a_prompt_batch(engine: LlamaEngine) -> None:
 
 
 def test_cancel_between_tokens_stops_after_exactly_that_many(engine: LlamaEngine) -> None:
-    prompt = Prompt.raw("count with me:")  # short: no prompt batch asks should_stop before the tail
+    prompt = Prompt.raw("count with me:")
     generated = engine.tokens_generated
     tokens_seen: list[int] = []
-    hooks, _asked = counted_stop(after=5)
-    hooks = Hooks(on_token=lambda done, _n: tokens_seen.append(done), should_stop=hooks.should_stop)
+    # 'stop' once six tokens are out: the check after the sixth token must end the call there
+    hooks = Hooks(on_token=lambda done, _n: tokens_seen.append(done), should_stop=lambda: len(tokens_seen) >= 6)
     with pytest.raises(Cancelled):
         engine.complete(prompt, max_tokens=500, sampling=GREEDY, hooks=hooks)
-    assert tokens_seen[-1] == 6  # five 'go on' answers, then the sixth token's check stopped it
+    assert tokens_seen[-1] == 6
     assert engine.tokens_generated - generated == 6
 
 
@@ -62,7 +62,7 @@ def test_a_shared_prefix_is_reused_from_the_kv_cache(engine: LlamaEngine) -> Non
     head = "shared context " * 100
     engine.complete(Prompt.raw(head + "first"), max_tokens=2, sampling=GREEDY)
     again = engine.complete(Prompt.raw(head + "second"), max_tokens=2, sampling=GREEDY)
-    assert again.cached_tokens >= again.prompt_tokens - PREFILL_TAIL - 8
+    assert again.cached_tokens >= again.prompt_tokens - 8  # all but the differing last word
 
 
 def test_the_prompt_must_fit_and_the_budget_is_clamped(tiny_chat: Path) -> None:

@@ -1,4 +1,4 @@
-"""Command line: `mcp-open serve`, `models list|pull|info`, `info`, `usage`. Feeds Settings, nothing else."""
+"""Command line: `mcp-open serve`, `models list|pull|info`, `info`, `usage`, `glossary`. Feeds Settings only."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from typing import NoReturn
 from pydantic import ValidationError
 
 from mcp_open import __version__
+from mcp_open.edge.commands import glossary as glossary_command
 from mcp_open.errors import McpOpenError
 from mcp_open.settings import Settings
 
@@ -254,6 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_settings_flags(index)
     index.set_defaults(run=_index)
     _add_usage(commands)
+    glossary_command.register(commands, _add_settings_flags, _settings_from)
     doctor = commands.add_parser("doctor", help="Check Python, llama.cpp build, GPU, cache and configured models.")
     _add_settings_flags(doctor)
     doctor.set_defaults(run=_doctor)

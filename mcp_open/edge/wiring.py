@@ -14,6 +14,7 @@ from mcp_open.features.files.folders import Folders
 from mcp_open.features.generate.generator import Generator
 from mcp_open.features.search.search import Indexes
 from mcp_open.features.search.searcher import Searcher
+from mcp_open.features.translate.glossaries import GlossaryStore
 from mcp_open.features.translate.translator import Translator
 from mcp_open.runtime.queueing import InflightGate
 from mcp_open.runtime.remote_loading import remote_loader
@@ -50,7 +51,7 @@ class App:
 
 
 def load_gguf(spec: str, settings: Settings, embedding: bool, on_progress: Callable[[str], None]) -> LoadedModel:
-    """Load a local GGUF through llama.cpp (imported on first load, never before the MCP handshake)."""
+    """Load a local GGUF with llama.cpp in a worker process of its own (this process never imports llama_cpp)."""
     from mcp_open.runtime.loading import load_local
 
     return load_local(spec, settings, embedding, on_progress)
@@ -83,7 +84,7 @@ def compose(settings: Settings, loader: Loader | None = None) -> App:
         settings=settings,
         roles=roles,
         generator=Generator(chat, folders, settings.max_tokens),
-        translator=Translator(translator, folders, settings.max_tokens),
+        translator=Translator(translator, folders, settings.max_tokens, GlossaryStore(settings.data_path)),
         embedder=Embedder(embedder, folders),
         searcher=Searcher(embedder, Indexes(settings.data_path / "index"), folders),
         account=account,

@@ -85,9 +85,11 @@ def first_line(error: str, limit: int = 200) -> str:
 
 
 def grammar_of(constraint: Constraint) -> str:
-    """The llguidance grammar of a constraint: a JSON Schema, or exactly one of fixed strings."""
+    """The llguidance grammar of a constraint: a JSON Schema, exactly one of fixed strings, or a Lark grammar."""
     import llguidance
 
+    if constraint.lark is not None:
+        return llguidance.LLMatcher.grammar_from_lark(constraint.lark)
     if constraint.json_schema is not None:
         try:
             return llguidance.LLMatcher.grammar_from_json_schema(constraint.json_schema, overrides=JSON_OPTIONS)  # type: ignore[arg-type]

@@ -66,10 +66,11 @@ class Sampling:
 
 @dataclass(frozen=True)
 class Constraint:
-    """Decode only text that matches: a JSON Schema (already checked as enforceable) or one of fixed choices."""
+    """Decode only text that matches: a JSON Schema (checked as enforceable), fixed choices or a Lark grammar."""
 
     json_schema: dict[str, Any] | None = None
     choices: tuple[str, ...] | None = None
+    lark: str | None = None  # an llguidance Lark grammar (engines with EngineInfo.grammars only)
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,7 @@ class EngineInfo:
     architecture: str | None = None
     embedding: bool = False
     constraints: bool = True  # can decode under a Constraint
+    grammars: bool = True  # can decode under a Constraint's Lark grammar (a remote server cannot)
     exact_counts: bool = True  # count_tokens is the engine's own tokenizer, not an estimate
 
 
@@ -165,6 +167,16 @@ class Engine(Protocol):
 
     def close(self) -> None:
         """Free what the engine holds."""
+        ...
+
+
+@runtime_checkable
+class Supervised(Protocol):
+    """An engine living in a process of its own, which can end (crash, be killed) while the server goes on."""
+
+    @property
+    def alive(self) -> bool:
+        """False once the engine's process has ended: the slot then drops it and the next call loads afresh."""
         ...
 
 

@@ -10,10 +10,10 @@ from mcp_open.settings import Settings
 
 
 def build_features() -> dict[str, object]:
-    """What this llama.cpp build can do (imports llama_cpp: never before the MCP handshake)."""
-    from mcp_open.engines import llama
+    """What this llama.cpp build can do, as a worker process reports it (the server never imports llama_cpp)."""
+    from mcp_open.engines.worker import features
 
-    return llama.build_features()
+    return features.build_features()
 
 
 def gpu_facts(settings: Settings) -> GpuFacts:

@@ -1,4 +1,4 @@
-"""Turning a configured model spec into a ready engine: resolve, inspect, plan GPU offload, load."""
+"""Turning a configured model spec into a ready engine: resolve, inspect, plan GPU offload, load in a worker."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from mcp_open.engines.llama import EngineConfig, LlamaEngine
+from mcp_open.engines.config import EngineConfig
+from mcp_open.engines.worker import features as build
+from mcp_open.engines.worker.proxy import WorkerEngine
 from mcp_open.models.ggufinfo import GgufInfo, read_info
 from mcp_open.models.hub import ResolvedModel, resolve
 from mcp_open.runtime.environment import gpu_facts
@@ -36,28 +38,42 @@ def display_name(resolved: ResolvedModel) -> str:
 
 
 def load_local(spec: str, settings: Settings, embedding: bool, on_progress: Callable[[str], None]) -> LoadedModel:
-    """Resolve, inspect, plan offload and load one GGUF (blocking)."""
+    """Resolve, inspect, plan offload and load one GGUF in a worker process of its own (blocking)."""
     start = time.perf_counter()
     resolved = resolve(spec, on_progress=on_progress)
     on_progress(f"loading {Path(resolved.path).name}")
-    info = read_info(resolved.path)
-    layout = layout_for(resolved, info, settings, gpu_facts(settings))
-    plan = layout.offload
-    config = EngineConfig(
-        n_ctx=layout.n_ctx,
-        n_gpu_layers=plan.n_gpu_layers,
-        n_threads=settings.threads,
-        flash_attn=settings.flash_attn,
-        draft_tokens=settings.draft_tokens,
-        kv_cache_type=settings.kv_cache_type,
-        main_gpu=settings.main_gpu,
-        tensor_split=settings.tensor_split,
-        embedding=embedding,
-        pooling=default_pooling(info) if embedding else None,
-        verbose=settings.verbose,
-        name=display_name(resolved),
-    )
-    engine = LlamaEngine(str(resolved.path), config)
+    name = display_name(resolved)
+    engine = WorkerEngine.start(name)
+    try:
+        build.remember(engine.features())
+        info = read_info(resolved.path)
+        layout = layout_for(resolved, info, settings, gpu_facts(settings))
+        plan = layout.offload
+        config = EngineConfig(
+            n_ctx=layout.n_ctx,
+            n_gpu_layers=plan.n_gpu_layers,
+            n_threads=settings.threads,
+            flash_attn=settings.flash_attn,
+            draft_tokens=settings.draft_tokens,
+            kv_cache_type=settings.kv_cache_type,
+            main_gpu=settings.main_gpu,
+            tensor_split=settings.tensor_split,
+            embedding=embedding,
+            pooling=default_pooling(info) if embedding else None,
+            verbose=settings.verbose,
+            name=name,
+        )
+        engine.load_llama(str(resolved.path), config)
+    except BaseException:
+        engine.close()
+        raise
     seconds = time.perf_counter() - start
-    log.info("loaded %s in %.2f s (%s; %s)", resolved.path, seconds, plan.reason, f"ctx {layout.n_ctx}")
+    log.info(
+        "loaded %s in %.2f s in worker %d (%s; %s)",
+        resolved.path,
+        seconds,
+        engine.pid,
+        plan.reason,
+        f"ctx {layout.n_ctx}",
+    )
     return LoadedModel(engine, seconds, resolved, info, plan)

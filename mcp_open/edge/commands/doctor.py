@@ -14,6 +14,7 @@ from mcp_open.models.gpu import GpuFacts, gpu_notes
 from mcp_open.models.hub import hub_cache_dir
 from mcp_open.runtime.environment import gpu_facts
 from mcp_open.runtime.planning import ModelPlan, plan_model
+from mcp_open.runtime.trial import try_decode
 from mcp_open.settings import Settings
 
 MIN_PYTHON = (3, 11)
@@ -81,8 +82,8 @@ def check_cache(cache: Path, free: int, needed: float) -> Check:
     return Check("cache", True, text)
 
 
-def check_model(plan: ModelPlan) -> Check:
-    """One configured model: on disk, downloadable, or not servable (and why)."""
+def check_model(plan: ModelPlan, settings: Settings) -> Check:
+    """One configured model: on disk and decoding in a worker, downloadable, or not servable (and why)."""
     topic = f"{plan.role} model"
     if plan.problem:
         return Check(topic, False, f"{plan.spec}: cannot be served", plan.problem)
@@ -90,7 +91,9 @@ def check_model(plan: ModelPlan) -> Check:
         return Check(topic, True, f"{plan.spec}: not downloaded yet; {plan.missing}")
     assert plan.resolved is not None
     size = plan.resolved.size_bytes / GB
-    return Check(topic, True, f"{plan.spec}: {plan.resolved.path} ({size:.2f} GB, {plan.resolved.quant or '?'})")
+    where = f"{plan.spec}: {plan.resolved.path} ({size:.2f} GB, {plan.resolved.quant or '?'})"
+    worked, trial, fix = try_decode(plan.role, plan.spec, settings)
+    return Check(topic, worked, f"{where}; {trial}", fix)
 
 
 def _to_download(plans: Sequence[ModelPlan]) -> float:
@@ -124,5 +127,5 @@ def run_checks(settings: Settings) -> list[Check]:
         check_llama(installed, _pinned_llama_version()),
         *check_gpu(facts, plans),
         check_cache(cache, _free_bytes(cache), _to_download(plans)),
-        *(check_model(plan) for plan in plans),
+        *(check_model(plan, settings) for plan in plans),
     ]

@@ -7,12 +7,10 @@ from mcp_open.engines.config import EngineConfig
 from mcp_open.engines.llama.embedding import EMBED_PACK_TOKENS
 from mcp_open.engines.llama.engine import LlamaEngine
 from mcp_open.engines.llama.native import build_features, supports_gpu_offload
-from mcp_open.engines.llama.prefix import PREFILL_TAIL
 from mcp_open.engines.llama.tokens import TOKENIZE_PIECE_CHARS
 
 __all__ = [
     "EMBED_PACK_TOKENS",
-    "PREFILL_TAIL",
     "TOKENIZE_PIECE_CHARS",
     "EngineConfig",
     "LlamaEngine",

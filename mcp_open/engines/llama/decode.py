@@ -92,7 +92,15 @@ class Decoder:
         ids: list[int] = []
         drafter = Drafter(prompt_tokens, max_draft=self.draft_tokens) if self.draft_tokens > 0 else None
         stream = Stream(
-            llama, self._native, prompt_tokens, sampler_args(sampling), guide=guide, drafter=drafter, budget=max_tokens
+            llama,
+            self._native,
+            self._prefix,
+            prompt_tokens,
+            sampler_args(sampling),
+            guide=guide,
+            drafter=drafter,
+            budget=max_tokens,
+            should_stop=hooks.should_stop,
         )
         tokens = stream.tokens()
         try:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from mcp_open.engines.llama.native import Native
@@ -12,8 +13,6 @@ from mcp_open.engines.protocol import Cancelled, ProgressFn, StopFn
 # While a prompt batch is evaluated, llama.cpp asks the abort callback after each graph node; asking the event
 # loop whether the call was cancelled at most this often keeps that cheap and a cancel still lands in ~10 ms.
 ABORT_POLL_SECONDS = 0.01
-# generate() evaluates the prompt's tail itself; leaving it this many tokens avoids a lone one-token decode.
-PREFILL_TAIL = 32
 
 
 class Prefix:
@@ -26,33 +25,40 @@ class Prefix:
         self.prompt_tokens_evaluated = 0
 
     def prefill(self, tokens: list[int], on_prompt: ProgressFn | None, should_stop: StopFn) -> int:
-        """Evaluate all but the prompt's tail in batches, reusing the cached prefix; returns tokens reused."""
+        """Evaluate the prompt but its last batch, reusing the cached prefix; returns tokens reused.
+
+        The last batch (at most n_batch tokens, at least the final one) is left to the decode loop, which evaluates
+        it together with its first draft: a prompt that fits one batch then costs one batch, as in llama.cpp.
+        """
         llama = self._llama
         reused = common_prefix(llama.input_ids[: llama.n_tokens].tolist(), tokens)
-        # generate() replays at least the last prompt token itself to get fresh logits.
+        # The decode loop replays at least the last prompt token itself to get fresh logits.
         reused = self._native.keep_cache(max(0, min(reused, len(tokens) - 1)))
-        done, end = reused, max(reused, len(tokens) - PREFILL_TAIL)
-        self._abort_requested = False
-        with self._native.abort_hook(self._poller(should_stop)):
-            while done < end:
-                piece = tokens[done : min(done + llama.n_batch, end)]
-                self._eval(piece, should_stop)
-                done += len(piece)
-                self.prompt_tokens_evaluated += len(piece)
-                if on_prompt:
-                    on_prompt(done, len(tokens))
+        done = reused
+        end = reused + (len(tokens) - reused - 1) // llama.n_batch * llama.n_batch
+        while done < end:
+            piece = tokens[done : done + llama.n_batch]
+            with self.guarded(should_stop):
+                self._llama.eval(piece)
+            done += len(piece)
+            self.prompt_tokens_evaluated += len(piece)
+            if on_prompt:
+                on_prompt(done, len(tokens))
         return reused
 
-    def _eval(self, piece: list[int], should_stop: StopFn) -> None:
-        """Evaluate one prompt batch; an aborted decode (the call was cancelled) becomes Cancelled."""
+    @contextmanager
+    def guarded(self, should_stop: StopFn) -> Iterator[None]:
+        """Evaluate a batch that a cancel can stop midway: Cancelled instead of llama.cpp's failed decode."""
         if should_stop():
             raise Cancelled
-        try:
-            self._llama.eval(piece)
-        except RuntimeError:
-            if self._abort_requested:
-                raise Cancelled from None
-            raise
+        self._abort_requested = False
+        with self._native.abort_hook(self._poller(should_stop)):
+            try:
+                yield
+            except RuntimeError:
+                if self._abort_requested:
+                    raise Cancelled from None
+                raise
 
     def _poller(self, should_stop: StopFn) -> StopFn:
         """What the abort hook asks: should_stop, at most every ABORT_POLL_SECONDS, sticky once true."""

@@ -16,6 +16,8 @@ from typing import Any
 from mcp_open.engines.constraints import Guide
 from mcp_open.engines.drafting import Drafter
 from mcp_open.engines.llama.native import Native
+from mcp_open.engines.llama.prefix import Prefix
+from mcp_open.engines.protocol import StopFn
 
 
 class Stream:
@@ -25,15 +27,19 @@ class Stream:
         self,
         llama: Any,
         native: Native,
+        prefix: Prefix,
         prompt_tokens: Sequence[int],
         sampler_args: dict[str, Any],
         *,
         guide: Guide | None = None,
         drafter: Drafter | None = None,
         budget: int,
+        should_stop: StopFn,
     ) -> None:
         self._llama = llama
         self._native = native
+        self._prefix = prefix
+        self._should_stop = should_stop
         self._prompt = prompt_tokens
         self._args = sampler_args
         self._guide = guide
@@ -46,7 +52,7 @@ class Stream:
         """Tokens as sampled (forced tokens and a grammar's closing end token included)."""
         llama, native = self._llama, self._native
         with native.sampler(self._args) as sample:
-            pending = list(self._prompt[llama.n_tokens :])  # the tail the prefill left (at least one token)
+            pending = list(self._prompt[llama.n_tokens :])  # the last batch the prefill left (at least a token)
             emitted = 0
             while True:
                 draft = self._draft(len(pending), emitted)
@@ -72,8 +78,10 @@ class Stream:
     def _evaluate(self, pending: list[int], draft: list[int], *, first: bool) -> None:
         """One batch: the pending tokens and the draft, with logits from the last pending token on."""
         if first:
-            # The prompt's tail is prompt-sized work: the batch thread count, as a plain decode gives it.
-            self._native.evaluate([*pending, *draft], len(pending) - 1)
+            # The prompt's last batch: prompt work (the batch thread count), a cancel may stop it midway.
+            with self._prefix.guarded(self._should_stop):
+                self._native.evaluate([*pending, *draft], len(pending) - 1)
+            self._prefix.prompt_tokens_evaluated += len(pending)
             return
         # Single tokens and drafts are decode-sized work: on a busy 2-core machine the batch thread count (all
         # cores) ran small batches 7x slower than single tokens (bench/results/structured-speed-*).

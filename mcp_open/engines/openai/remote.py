@@ -122,6 +122,7 @@ class RemoteEngine:
             chat=self.config.chat,
             thinking_switch=self.config.chat,
             can_prefill=False,
+            grammars=False,
             # Qwen embedding models want instruction-wrapped queries; the server does not say what it runs.
             architecture="qwen3" if "qwen" in name.lower() else None,
             embedding=self.config.embedding,

@@ -143,8 +143,8 @@ class Ledger:
         """This ledger's lock, waited for as long as a statement may wait for the file (then StoreError)."""
         if not self._lock.acquire(timeout=self.budget):
             raise StoreError(
-                f"{self.path} is busy: a write has been waiting for another program's lock for {self.budget:g} s. "
-                "Try again in a moment.",
+                f"{self.path} is locked by another program: this server's own write has waited {self.budget:g} s for "
+                "it. Try again in a moment.",
                 path=self.path,
                 busy=True,
             )

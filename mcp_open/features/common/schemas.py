@@ -10,6 +10,7 @@ from mcp_open.engines.protocol import FinishReason
 
 Role = Literal["system", "user", "assistant"]
 Formality = Literal["default", "less", "more", "prefer_less", "prefer_more"]
+TagHandling = Literal["xml", "html"]
 
 
 class ChatMessage(BaseModel):
@@ -65,6 +66,13 @@ class WrittenFile(BaseModel):
     tokens: int = Field(description="Tokens the model generated for it.")
     preview: str = Field(description="Its first few lines.")
     source_lang: str | None = Field(default=None, description="Translations: the source language used.")
+    # Left out when empty: every receipt costs the agent tokens.
+    glossary_applied: list[str] | None = Field(
+        default=None, exclude_if=lambda v: v is None, description="Translations: glossary entries enforced."
+    )
+    problems: list[str] | None = Field(
+        default=None, exclude_if=lambda v: v is None, description="Translations: pieces kept in the source language."
+    )
 
 
 class WrittenSummary(BaseModel):
@@ -118,6 +126,9 @@ class TranslateRequest(BaseModel):
     files: list[str] = Field(default_factory=list)
     output_path: str | None = None
     overwrite: bool = False
+    glossary: dict[str, str] | str | None = None  # inline entries, a stored glossary's name, or a CSV/TSV file
+    custom_instructions: list[str] = Field(default_factory=list)
+    tag_handling: TagHandling | None = None
 
 
 class Translation(BaseModel):
@@ -127,6 +138,16 @@ class Translation(BaseModel):
     detected_source_lang: str | None = Field(description="The source language used (given or detected).")
     note: str | None = Field(default=None, description="Why the text was passed through unchanged, when it was.")
     path: str | None = Field(default=None, description="The file translated, when files were given.")
+    glossary_applied: list[str] | None = Field(
+        default=None,
+        exclude_if=lambda v: v is None,
+        description="Glossary entries enforced in this text ('source -> target'), when any applied.",
+    )
+    problems: list[str] | None = Field(
+        default=None,
+        exclude_if=lambda v: v is None,
+        description="Pieces whose check failed even under constraint: their source text was kept, never broken.",
+    )
 
 
 class TranslateResult(BaseModel):

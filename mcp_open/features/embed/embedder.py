@@ -69,9 +69,7 @@ class Embedder:
         """Rank documents (or the passages of files) by meaning against a query, on the server."""
         if not query.strip():
             raise InvalidRequestError("'query' is empty; pass the text to rank the documents against")
-        passages = [
-            p for s in await self._sources(documents, files, "documents", roots, call) for p in material.passages(s)
-        ]
+        passages = await self._passages(documents, files, roots, call)
         documents = [p.text for p in passages] if files else documents
         check_texts(documents, "documents", "a non-empty list of strings")
         check_rank_size([_ranked(i, documents, passages).model_dump_json() for i in range(len(documents))], top_k)
@@ -85,13 +83,28 @@ class Embedder:
     async def _sources(
         self, values: Sequence[str], files: Sequence[str], field: str, roots: Sequence[Path], call: CallContext
     ) -> list[material.Source]:
-        """The files of an embed or rank call, read; they replace the texts, so both at once is refused."""
+        """The files of an embed call, read; they replace the texts, so both at once is refused.
+
+        Reading shares nothing with a model, so a cancel or --timeout answers at once (the thread is abandoned)."""
         if not files:
             return []
         if values:
             raise InvalidRequestError(f"pass either '{field}' or 'files', not both")
         box = self.folders.sandbox(roots)
-        return await call.run_in_thread(lambda: material.load(box, list(files)))
+        return await call.run_abandonable(lambda: material.load(box, list(files)))
+
+    async def _passages(
+        self, documents: Sequence[str], files: Sequence[str], roots: Sequence[Path], call: CallContext
+    ) -> list[material.Passage]:
+        """The passages of a rank call's files, read and cut off the event loop (abandoned on a cancel)."""
+        if not files:
+            return []
+        if documents:
+            raise InvalidRequestError("pass either 'documents' or 'files', not both")
+        box = self.folders.sandbox(roots)
+        return await call.run_abandonable(
+            lambda: [p for source in material.load(box, list(files)) for p in material.passages(source)]
+        )
 
 
 def _ranked(

@@ -42,6 +42,7 @@ class Sandbox:
         self.max_matches = max_matches
         self.allow_secrets = allow_secrets
         self.tree = Tree(self.roots)
+        self.packaged: frozenset[str] = frozenset()  # suffixes of zip documents a caller reads itself (.docx)
 
     def input_files(self, specs: Sequence[str]) -> list[Path]:
         """Paths, file:// URIs and globs -> the regular text files they name inside the roots, sorted, unique."""
@@ -220,7 +221,7 @@ class Sandbox:
             if is_folder(opened.info):
                 raise FileAccessError(f"'{spec}' is a folder; name its files or use a glob such as '{spec}/**/*.md'")
             self._check_opened(opened, spec)
-            if _binary(opened):
+            if _binary(opened) and not self._packaged(opened.path):
                 raise FileAccessError(f"'{spec}' is a binary file; pass text, Markdown, code, CSV, JSON, HTML or PDF")
             return opened.path
 
@@ -291,7 +292,8 @@ class Sandbox:
         if entry.is_link:
             try:
                 with self.tree.opened(entry.path) as opened:
-                    ok = self.allowed_name(opened.path) and self._fits(opened.info) and not _binary(opened)
+                    text = self._packaged(opened.path) or not _binary(opened)
+                    ok = self.allowed_name(opened.path) and self._fits(opened.info) and text
                     return opened.path if ok else None
             except (Refused, OSError):
                 return None
@@ -310,7 +312,11 @@ class Sandbox:
             finally:
                 os.close(fd)
             _remember(key, binary)
-        return None if binary else entry.path
+        return None if binary and not self._packaged(entry.path) else entry.path
+
+    def _packaged(self, path: Path) -> bool:
+        """A zip document this caller reads in its own format (translate's .docx, .pptx, .xlsx)."""
+        return path.suffix.lower() in self.packaged
 
     def _fits(self, info: os.stat_result) -> bool:
         return is_regular(info) and info.st_size <= self.max_file_bytes

@@ -36,8 +36,8 @@ class StagedWrites:
         self.box = box
         self._staged: list[_Staged] = []
 
-    def stage(self, target: Path, text: str, *, overwrite: bool, shown: str | None = None) -> int:
-        """Write text to a temp file in target's folder (made if missing, no link followed); returns its size."""
+    def stage(self, target: Path, text: str | bytes, *, overwrite: bool, shown: str | None = None) -> int:
+        """Write text (or a document's bytes) to a temp file in target's folder (no link followed); returns its size."""
         shown = shown or self.box.shown(target)
         try:
             parent = self.box.tree.parent(target)
@@ -45,7 +45,7 @@ class StagedWrites:
             raise FileAccessError(self.box.refusal(exc, shown) + "; nothing was written") from None
         temp = f".{target.name}.{secrets.token_hex(4)}.part"
         item = _Staged(parent, temp, target.name, shown, overwrite)
-        data = text.encode("utf-8")
+        data = text if isinstance(text, bytes) else text.encode("utf-8")
         try:
             fd = os.open(temp, CREATE_FLAGS, 0o666, dir_fd=parent.fd)
         except OSError as exc:

@@ -21,7 +21,7 @@ async def generate_files(
     slot: ModelSlot, req: GenerateRequest, call: CallContext, box: Sandbox, shape: structured.Structured | None = None
 ) -> GenerateResult:
     """Generate over files; with output_path, write the results (JSON Lines for each + schema) as receipts."""
-    sources = await call.run_in_thread(lambda: material.load(box, req.files)) if req.files else []
+    sources = await call.run_abandonable(lambda: material.load(box, req.files)) if req.files else []
     if req.each and not sources:
         raise InvalidRequestError("each=true needs 'files': the instruction runs once per file")
     plan: list[Path] = []

@@ -36,7 +36,8 @@ class Searcher:
         """Find the passages of the user's files that answer a query, indexing what changed first."""
         check_texts([query], "query")
         sandbox = self.folders.sandbox(client_roots)
-        files, folders = searching.scope_of(sandbox, paths)
+        # Walking folders of thousands of files takes a while: never on the event loop (pings must answer).
+        files, folders = await call.run_abandonable(lambda: searching.scope_of(sandbox, paths))
         job = searching.SearchJob(query, mode, top_k, instruction, files, folders, sandbox)
         started = time.perf_counter()
         async with searching.embedder_for(self.slot, call) as model:
@@ -50,7 +51,7 @@ class Searcher:
     ) -> searching.IndexReport:
         """Bring the index of the given folders, files or globs up to date without searching."""
         sandbox = self.folders.sandbox(client_roots)
-        files, folders = searching.scope_of(sandbox, paths)
+        files, folders = await call.run_abandonable(lambda: searching.scope_of(sandbox, paths))
         async with searching.embedder_for(self.slot, call) as model:
             counts, rebuilt = await call.run_in_thread(
                 lambda: searching.update(

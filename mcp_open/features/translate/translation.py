@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from mcp_open.engines.protocol import Completion, Engine, Hooks, Prompt, Sampling, Turn
+from mcp_open.engines.protocol import Completion, Constraint, Engine, Hooks, Prompt, Sampling, Turn
 from mcp_open.errors import ContextOverflowError
 from mcp_open.features.common.limits import check_bytes, has_content, utf8_size
 from mcp_open.features.common.thinking import split_thinking
+from mcp_open.features.translate.checked import Outcome, hits_of, translated
+from mcp_open.features.translate.glossaries import Glossary
 from mcp_open.features.translate.languages import Language
 from mcp_open.runtime.calls import CallContext
 
@@ -78,6 +80,8 @@ class Job:
     context: str | None
     formality: str
     cap: int
+    glossary: Glossary | None = None
+    instructions: tuple[str, ...] = field(default_factory=tuple)  # custom instructions, bounded at the edge
 
 
 class TokenTally:
@@ -127,23 +131,57 @@ def budget_of(engine: Engine, texts: list[str], cap: int) -> int:
     return sum(budget_for(engine, unit, cap) for text in texts for unit in units_of(engine, text))
 
 
-def translate_text(engine: Engine, text: str, job: Job, call: CallContext, tally: TokenTally, label: str) -> str:
-    """Translate one text paragraph by paragraph (line by line for base models), separators untouched."""
-    system = system_prompt(job.source, job.target, job.context, job.formality)
+def translate_text(engine: Engine, text: str, job: Job, call: CallContext, tally: TokenTally, label: str) -> Outcome:
+    """Translate one text paragraph by paragraph (line by line for base models), separators untouched, each checked."""
+    system = system_prompt(job.source, job.target, job.context, job.formality, job.instructions)
     pieces = split_segments(text)
+    outcome = Outcome(text)
     for i in range(0, len(pieces), 2):
         if not has_content(pieces[i]):
             continue
         if engine.info.chat:
-            done = [translate_segment_chat(engine, pieces[i], system, job.cap, call, tally.hook(label))]
-            tally.add(done[0].completion)
+            done = [_chat_piece(engine, pieces[i], system, job, call, tally.hook(label), tally)]
         else:
-            done = []
-            for line in pieces[i].split("\n"):
-                done.append(translate_line_base(engine, line, job.source, job.target, job.cap, call, tally.hook(label)))
-                tally.add(done[-1].completion)
+            done = [_base_piece(engine, line, job, call, tally.hook(label), tally) for line in pieces[i].split("\n")]
         pieces[i] = "\n".join(part.text for part in done)
-    return "".join(pieces)
+        for part in done:
+            outcome.applied += part.applied
+            outcome.problems += part.problems
+    outcome.text = "".join(pieces)
+    return outcome
+
+
+def _chat_piece(
+    engine: Engine, segment: str, system: str, job: Job, call: CallContext, on_token: ProgressHook, tally: TokenTally
+) -> Outcome:
+    """One paragraph through the chat template, glossary enforced and protected pieces checked."""
+
+    def attempt(constraint: Constraint | None) -> str:
+        done = translate_segment_chat(engine, segment, system, job.cap, call, on_token, constraint)
+        tally.add(done.completion)
+        return done.text
+
+    return translated(engine.info, segment, hits_of(job.glossary, segment), attempt, multiline=True)
+
+
+def _base_piece(
+    engine: Engine, line: str, job: Job, call: CallContext, on_token: ProgressHook, tally: TokenTally
+) -> Outcome:
+    """One line through a few-shot prompt, its markdown prefix and spacing kept, glossary and pieces checked."""
+    match = MARKDOWN_PREFIX.match(line)
+    prefix, content, suffix = match.groups() if match else ("", line, "")
+    if not has_content(content):
+        return Outcome(line)
+    source = content.strip()
+
+    def attempt(constraint: Constraint | None) -> str:
+        done = translate_line_base(engine, source, job.source, job.target, job.cap, call, on_token, constraint)
+        tally.add(done.completion)
+        return done.text.strip()
+
+    done = translated(engine.info, source, hits_of(job.glossary, source), attempt, multiline=False, end="\n")
+    done.text = f"{prefix}{done.text}{suffix}"
+    return done
 
 
 @dataclass
@@ -159,7 +197,9 @@ def split_segments(text: str) -> list[str]:
     return PARAGRAPH_BREAK.split(text)
 
 
-def system_prompt(source: Language, target: Language, context: str | None, formality: str) -> str:
+def system_prompt(
+    source: Language, target: Language, context: str | None, formality: str, instructions: tuple[str, ...] = ()
+) -> str:
     """Instructions for a chat model."""
     prompt = (
         f"You are a professional translator. Translate the user's text from {source.name} into {target.name}."
@@ -167,6 +207,8 @@ def system_prompt(source: Language, target: Language, context: str | None, forma
         " Keep the line breaks, markdown, code, URLs, numbers and placeholders exactly as they are."
         + FORMALITY_INSTRUCTIONS[formality]
     )
+    if instructions:
+        prompt += "\nAlso follow these instructions:\n" + "\n".join(f"- {line}" for line in instructions)
     if context:
         prompt += f"\nContext, for understanding only (do not translate it or include it):\n{context}"
     return prompt
@@ -199,11 +241,17 @@ def budget_for(engine: Engine, text: str, cap: int) -> int:
 
 
 def translate_segment_chat(
-    engine: Engine, segment: str, system: str, cap: int, call: CallContext, on_token: ProgressHook
+    engine: Engine,
+    segment: str,
+    system: str,
+    cap: int,
+    call: CallContext,
+    on_token: ProgressHook,
+    constraint: Constraint | None = None,
 ) -> SegmentResult:
     """Translate one paragraph with the model's chat template."""
     prompt = Prompt.chat([Turn("system", system), Turn("user", segment)], thinking=False)
-    done = _complete(engine, prompt, budget_for(engine, segment, cap), [], call, on_token)
+    done = _complete(engine, prompt, budget_for(engine, segment, cap), [], call, on_token, constraint)
     return SegmentResult(clean_output(done.text, segment), done)
 
 
@@ -215,24 +263,29 @@ def translate_line_base(
     cap: int,
     call: CallContext,
     on_token: ProgressHook,
+    constraint: Constraint | None = None,
 ) -> SegmentResult:
-    """Translate one line with a few-shot prompt, keeping its markdown prefix and spacing."""
-    match = MARKDOWN_PREFIX.match(line)
-    prefix, content, suffix = match.groups() if match else ("", line, "")
-    if not has_content(content):
-        return SegmentResult(line, None)
-    prompt = Prompt.raw(few_shot_prompt(source, target, content.strip()))
-    done = _complete(engine, prompt, budget_for(engine, content, cap), ["\n"], call, on_token)
-    return SegmentResult(f"{prefix}{clean_output(done.text, content.strip())}{suffix}", done)
+    """Translate one line (no markdown prefix) with a few-shot prompt."""
+    prompt = Prompt.raw(few_shot_prompt(source, target, line))
+    done = _complete(engine, prompt, budget_for(engine, line, cap), ["\n"], call, on_token, constraint)
+    return SegmentResult(clean_output(done.text, line), done)
 
 
 def _complete(
-    engine: Engine, prompt: Prompt, budget: int, stop: list[str], call: CallContext, on_token: ProgressHook
+    engine: Engine,
+    prompt: Prompt,
+    budget: int,
+    stop: list[str],
+    call: CallContext,
+    on_token: ProgressHook,
+    constraint: Constraint | None = None,
 ) -> Completion:
     """One greedy completion; a piece too long for the context says to split it."""
     hooks = Hooks(on_token=on_token, should_stop=call.should_stop)
     try:
-        return engine.complete(prompt, max_tokens=budget, sampling=TRANSLATION_SAMPLING, stop=stop, hooks=hooks)
+        return engine.complete(
+            prompt, max_tokens=budget, sampling=TRANSLATION_SAMPLING, stop=stop, constraint=constraint, hooks=hooks
+        )
     except ContextOverflowError as exc:
         raise exc.with_advice(
             "a paragraph of the text is too long to translate in one piece; split it with a blank line, or "
