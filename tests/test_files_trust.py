@@ -774,3 +774,21 @@ def test_a_new_folders_descriptor_is_held_with_its_facts(world: tuple[Path, Path
     with pytest.raises(Refused) as caught:
         tree.parent(outside / "x.txt")
     assert caught.value.why == "outside"
+
+
+def test_zip_documents_pass_only_for_a_caller_that_reads_them(tmp_path: Path) -> None:
+    zipped = b"PK\x03\x04\x14\x00\x00\x00\x08\x00" + bytes(range(256))
+    (tmp_path / "a.docx").write_bytes(zipped)
+    (tmp_path / "b.bin").write_bytes(zipped)
+    (tmp_path / "link.docx").symlink_to("a.docx")
+    box = box_of(tmp_path)
+    with pytest.raises(FileAccessError, match=r"^'a\.docx' is a binary file"):
+        box.input_files(["a.docx"])
+    with pytest.raises(FileAccessError, match="matches no readable file"):
+        box.input_files(["*"])
+    box.packaged = frozenset({".docx"})
+    assert box.input_files(["A.docx".lower(), "*"]) == [tmp_path / "a.docx"]
+    with pytest.raises(FileAccessError, match=r"^'b\.bin' is a binary file"):
+        box.input_files(["b.bin"])
+    (tmp_path / "UPPER.DOCX").write_bytes(zipped)
+    assert tmp_path / "UPPER.DOCX" in box.input_files(["*"])
