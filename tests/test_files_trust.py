@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import io
 import os
 import shutil
 import sys
@@ -19,7 +20,7 @@ from mcp_open.errors import FileAccessError
 from mcp_open.features.files import descriptors, listing, material, outputs, writing
 from mcp_open.features.files import sandbox as sandbox_module
 from mcp_open.features.files.descriptors import Refused, Tree
-from mcp_open.features.files.readers import Document, read_document
+from mcp_open.features.files.readers import Document, html_text, read_document
 from mcp_open.features.files.sandbox import Sandbox
 from mcp_open.features.files.secrets import is_secret_name
 from mcp_open.features.files.writing import StagedWrites, write_atomic
@@ -792,3 +793,102 @@ def test_zip_documents_pass_only_for_a_caller_that_reads_them(tmp_path: Path) ->
         box.input_files(["b.bin"])
     (tmp_path / "UPPER.DOCX").write_bytes(zipped)
     assert tmp_path / "UPPER.DOCX" in box.input_files(["*"])
+
+
+def test_read_all_over_several_chunks(tmp_path: Path) -> None:
+    path = tmp_path / "big.bin"
+    data = bytes(range(256)) * (3 * 4096)  # 3 MiB: several reads of 1 MiB
+    path.write_bytes(data)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        limit = 2_500_000
+        assert descriptors.read_all(fd, limit) == data[: limit + 1]
+    finally:
+        os.close(fd)
+
+
+def test_late_refusals_still_name_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "note.md").write_text("x")
+    (tmp_path / "file.md").write_text("x")
+    box = box_of(tmp_path)
+    with pytest.raises(FileAccessError, match=r"^'gone\.md' does not exist"):
+        box.read(tmp_path / "gone.md")
+    with pytest.raises(FileAccessError, match=r"^'note\.md' already exists; pass overwrite=true"):
+        box.output_path("note.md", overwrite=False)
+    with pytest.raises(FileAccessError, match=r"^'file\.md/out\.txt': 'file\.md' is a file, so nothing can be"):
+        box.output_path("file.md/out.txt", overwrite=True)
+    (tmp_path / "grown.md").write_text("small")  # it grows between fstat and read
+    monkeypatch.setattr(sandbox_module, "read_all", lambda _fd, limit: b"z" * (limit + 1))
+    with pytest.raises(FileAccessError, match=r"^'grown\.md' is 1\.0 MB, over this server's limit of 1 MB"):
+        box.read(tmp_path / "grown.md")
+    assert box._too_big("x", 1_250_001).startswith("'x' is 1.3 MB")
+    assert material.receipt(box, tmp_path / "note.md", "BOX\n", 4, 1, None).preview == "BOX"
+
+
+def test_replacing_a_link_keeps_the_link_itself_and_never_its_target(tmp_path: Path) -> None:
+    root, outside = tmp_path / "A", tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    (outside / "theirs.md").write_text("outside file")
+    box = box_of(root)
+    staged = StagedWrites(box)
+    staged.stage(root / "out.md", "new", overwrite=True)
+    staged.stage(root / "blocked", "new", overwrite=True)
+    (root / "out.md").symlink_to(outside / "theirs.md")  # appears after planning
+    (root / "blocked").mkdir()
+    with pytest.raises(FileAccessError, match=r"'blocked' is a folder now"):
+        staged.commit()
+    assert (root / "out.md").is_symlink() and (outside / "theirs.md").read_text() == "outside file"
+    assert os.stat(outside / "theirs.md").st_nlink == 1  # no second name was made for the outside file
+
+
+def test_without_hard_links_a_dangling_link_still_counts_as_taken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    box = box_of(tmp_path)
+    staged = StagedWrites(box)
+    staged.stage(tmp_path / "out.md", "new", overwrite=False)
+    (tmp_path / "out.md").symlink_to("nowhere")
+
+    def no_links(*_args: object, **_kwargs: object) -> None:
+        raise OSError(errno.EPERM, "no hard links here")
+
+    monkeypatch.setattr(writing.os, "link", no_links)
+    with pytest.raises(FileAccessError, match=r"^'out\.md' already exists"):
+        staged.commit()
+    assert (tmp_path / "out.md").is_symlink()
+
+    def full(*_args: object, **_kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    (tmp_path / "a.md").write_text("original")
+    staged = StagedWrites(box)
+    staged.stage(tmp_path / "a.md", "new", overwrite=True)
+    monkeypatch.setattr(writing.os, "link", full)
+    with pytest.raises(FileAccessError, match=r"^'a\.md' could not be written \(No space left on device\)"):
+        staged.commit()
+    assert (tmp_path / "a.md").read_text() == "original"
+
+
+def test_readers_edge_cases() -> None:
+    assert read_document(Path("x.txt"), "x.txt", b"a\r\nb\r\n").text == "a\nb\n"
+    with pytest.raises(FileAccessError, match=r"^'sub/x\.pdf' is not a readable PDF \(PdfStreamError\)"):
+        read_document(Path("x.pdf"), "sub/x.pdf", b"%PDF-1.4 garbage")
+    assert html_text("") == "\n" and html_text("<!-- only a comment -->") == "\n"
+    assert html_text('<?xml version="1.0" encoding="utf-8"?><p>a</p>') == "a\n"
+    assert html_text("<div></div><p>a</p>\n\n\n\n<p>b</p><div></div><div></div><p>c</p>") == "a\n\nb\n\nc\n"
+
+
+@pytest.mark.parametrize("password", ["", "pw"])
+def test_encrypted_pdfs_are_read_only_without_a_password(tmp_path: Path, password: str) -> None:
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(make_pdf(["Secret page."]))))
+    writer.encrypt(user_password=password, owner_password="owner", algorithm="RC4-128")
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    if password:
+        with pytest.raises(FileAccessError, match=r"^'e\.pdf' is an encrypted PDF"):
+            read_document(Path("e.pdf"), "e.pdf", buffer.getvalue())
+    else:
+        assert read_document(Path("e.pdf"), "e.pdf", buffer.getvalue()).text == "Secret page.\n\n"
