@@ -63,7 +63,72 @@ NAMED = [
 ]
 # Survivors looked at and kept: (mutant name pattern, pattern of the mutated line, why no test can or should tell it
 # apart). Each was read in the report of a run; a new survivor matches none until someone reads it.
-EXPLAINED: list[tuple[str, str, str]] = []
+ZIP_STRICT = (
+    "zip over lists of equal length by construction (one entry per planned output): strict= only turns a bug "
+    "elsewhere into an error, no input can tell"
+)
+EXPLAINED: list[tuple[str, str, str]] = [
+    (r"write_outputs|output_names|targets", r"zip\(.*(strict=(None|False)|, \))", ZIP_STRICT),
+    (r".", r"follow_symlinks=None", "None is falsy: the very call with follow_symlinks=False"),
+    (r"stage|keep_original", r"token_hex\((None|5)\)", "only the random part of a temp file's name changes"),
+    (r"stage", r'encode\("UTF-8"\)', "codec names are case-insensitive: the same encoding"),
+    (r"read_all", r"1 << 21|2 << 20", "the size of each read() only: the bytes returned are the same"),
+    (r"plan_outputs", r'"XX/XX", os\.sep', "os.sep is '/' on POSIX: the tuple still holds '/'"),
+    (r"framed", r"html\.escape\(source\.shown, \)", "quote=True is html.escape's default"),
+    (
+        r"passages",
+        r"overlap=1",
+        "rank's cutting, the search chunker's (marked no mutate; mutmut 3.8 still mutates "
+        "the continuation line of the call)",
+    ),
+    (
+        r"output_location",
+        r"range\(len\(parts\), -2, -1\)",
+        "depth -1 is never reached: a refusal at depth 0 (the root itself) is raised before the loop goes on",
+    ),
+    (
+        r"check_writable",
+        r"root = None",
+        "the climb stops at the first folder that exists; the root exists, so "
+        "stopping at it or not ends in the same folder",
+    ),
+    (
+        r"check_writable",
+        r"follow=(None|True)|opened\(folder, \)",
+        "the nearest existing folder is a real path "
+        "(links were resolved when the target was planned): following links there opens the same folder",
+    ),
+    (
+        r"check_writable",
+        r"refusal\(|FileAccessError\(None\) from None",
+        "reached only when the nearest folder is "
+        "swapped for a link between planning and this check; the write itself refuses that (tested)",
+    ),
+    (
+        r"check_target",
+        r"follow_symlinks=True|os\.stat\(path, \)",
+        "the target was planned with its links resolved; "
+        "a link that appears later is replaced by the rename, never followed (tested in test_replacing_a_link...)",
+    ),
+    (
+        r"check_target",
+        r"FileAccessError\(None\)",
+        "permission denied on lstat: unreachable as root, who runs the tests here and in CI",
+    ),
+    (
+        r"listing\.x__below",
+        r"verify\(None",
+        "the /proc check of a sub-folder's descriptor: only a folder moved out "
+        "of the tree between two system calls of the walk tells; the descriptor walk already refuses links",
+    ),
+    (
+        r"descriptors\.x__descend",
+        r"range\(4\)|suppress\(None\)|Refused\((None|\"XXchangedXX\"|\"CHANGED\")\)",
+        "the retries of a lost mkdir race (another process made the folder in between): no test can lose that race "
+        "on purpose",
+    ),
+    (r"still_current", r"follow_symlinks=None", "None is falsy: the very call with follow_symlinks=False"),
+]
 
 
 def main(argv: list[str] | None = None) -> int:
