@@ -110,6 +110,7 @@ class Tree:
                         raise Refused(_why(exc)) from None
                     if not follow:
                         raise Refused("changed") from None
+                    os.close(fd)  # the walk restarts from the link's target: nothing of this one is kept
                     return Path(os.path.normpath(here / target)).joinpath(*names[index + 1 :])
                 os.close(fd)
                 fd = child

@@ -157,7 +157,7 @@ def _failed(shown: str, exc: OSError) -> FileAccessError:
     return FileAccessError(f"'{shown}' could not be written ({exc.strerror}); nothing was written")
 
 
-def write_atomic(box: Sandbox, target: Path, text: str, *, overwrite: bool) -> int:
+def write_atomic(box: Sandbox, target: Path, text: str | bytes, *, overwrite: bool) -> int:
     """Write one file atomically inside the sandbox; returns its size in bytes."""
     with StagedWrites(box) as staged:
         size = staged.stage(target, text, overwrite=overwrite)
