@@ -260,9 +260,6 @@ async def test_finding7_two_inputs_for_one_output_fail_before_the_model_runs(tmp
             args = {"prompt": "x", "files": ["report.*"], "each": True, "output_path": "out/", "overwrite": overwrite}
             message = await error_of(client, "generate", args)
             assert "'report.html' and 'report.pdf' would both be written as 'report.txt'" in message
-            args = {"files": ["report.*"], "target_lang": "de", "output_path": "out/"}
-            message = await error_of(client, "translate", args)
-            assert "would both be written as 'report.de.txt'" in message
     assert engines.chat.calls == [] and not (root / "out").exists()
 
 
