@@ -25,15 +25,13 @@ from bench.stats import summarize
 from mcp_open.engines.llama import LlamaEngine
 from mcp_open.engines.protocol import Hooks
 
-SIDES = ("direct", "plain", "spec", "mcp", "mcp-plain")
 WARMUP_TOKENS = 8
 Run = dict[str, Any]
 
 
-async def run_model(
-    model: BenchModel, config: Config, errlog: TextIO, sides: tuple[str, ...] = SIDES
-) -> dict[str, Any]:
+async def run_model(model: BenchModel, config: Config, errlog: TextIO) -> dict[str, Any]:
     """Every job on one model, every side per repeat."""
+    sides = config.rewrite_sides
     llama = await anyio.to_thread.run_sync(direct.load_generator, model, config)
     engine = await anyio.to_thread.run_sync(direct.load_engine, model, config)
     drafts = engine.decoder.draft_tokens
