@@ -38,7 +38,7 @@ async def run_model(model: BenchModel, config: Config, errlog: TextIO) -> dict[s
     try:
         async with AsyncExitStack() as stack:
             servers: dict[str, ModelSession] = {}
-            for name, extra in (("mcp", ()), ("mcp-plain", ("--draft-tokens", "0"))):
+            for name, extra in (("mcp", ("--draft-tokens", str(drafts))), ("mcp-plain", ("--draft-tokens", "0"))):
                 if name in sides:
                     servers[name] = await stack.enter_async_context(model_session(model, config, errlog, *extra))
             runner = _Sides(llama, engine, drafts, servers, config.rewrite_tokens)
