@@ -17,6 +17,7 @@ from mcp_open.edge.surface import ToolView, offered_schema
 from mcp_open.engines.scripted import ScriptedEngine
 from mcp_open.settings import Settings
 from tests.scripted import scripted_client
+from tests.scripted_server import scripted_stdio_params
 
 pytestmark = pytest.mark.anyio
 
@@ -172,3 +173,20 @@ def test_objects_strict_mode_cannot_express_are_taken_as_json_text() -> None:
     assert view.checked("translate", {"glossary": ' {"cat": "Katze"}'}) == {"glossary": {"cat": "Katze"}}
     assert view.checked("translate", {"glossary": "terms.csv"}) == {"glossary": "terms.csv"}
     assert "glossary is not valid JSON" in str(view.checked("translate", {"glossary": "{cat"}))
+
+
+async def test_openai_agents_takes_every_tool_as_strict_and_calls_it_with_nulls() -> None:
+    """openai-agents' own MCP client over stdio, as a framework user runs it with convert_schemas_to_strict=True."""
+    from agents import Agent
+    from agents.mcp import MCPServerStdio, MCPUtil
+
+    launch = scripted_stdio_params([["red,", " yellow", " and", " blue"]])
+    params = {"command": launch.command, "args": launch.args, "cwd": launch.cwd, "env": launch.env}
+    async with MCPServerStdio(params=params, client_session_timeout_seconds=60) as server:  # type: ignore[arg-type]
+        tools = await MCPUtil.get_function_tools(server, True, None, Agent(name="a"))  # type: ignore[arg-type]
+        every = {name: None for name in next(t for t in tools if t.name == "generate").params_json_schema["properties"]}
+        result = await server.call_tool("generate", {**every, "prompt": "The primary colours are"})
+    assert {tool.name: tool.strict_json_schema for tool in tools} == dict.fromkeys(
+        ["generate", "translate", "embed", "rank", "search", "languages"], True
+    )
+    assert not result.is_error and result.structured_content["text"] == "red, yellow and blue"  # type: ignore[index]

@@ -40,7 +40,7 @@ class StagedWrites:
         """Write text (or a document's bytes) to a temp file in target's folder (no link followed); returns its size."""
         shown = shown or self.box.shown(target)
         try:
-            parent = self.box.tree.parent(target, create=True)
+            parent = self.box.tree.parent(target)
         except Refused as exc:
             raise FileAccessError(self.box.refusal(exc, shown) + "; nothing was written") from None
         temp = f".{target.name}.{secrets.token_hex(4)}.part"
