@@ -62,6 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--rewrite-tokens", type=int, default=None, help="Rewrite suite: tokens per run (default 128; quick 24)."
     )
+    parser.add_argument(
+        "--rewrite-sides",
+        default=None,
+        help="Rewrite suite: comma-separated sides (default direct,plain,spec,mcp,mcp-plain).",
+    )
     return parser
 
 
@@ -89,6 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.rewrite:
         if args.rewrite_tokens:
             config = dataclasses.replace(config, rewrite_tokens=args.rewrite_tokens)
+        if args.rewrite_sides:
+            config = dataclasses.replace(config, rewrite_sides=tuple(args.rewrite_sides.split(",")))
         return rewrite_report.main(config)
     if args.delegation:
         return delegation_main(config, models_given=bool(args.models), sizes=(args.document_tokens, args.sentences))
