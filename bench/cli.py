@@ -13,7 +13,7 @@ from pathlib import Path
 
 import anyio
 
-from bench import delegation, delegation_report, report, runner
+from bench import delegation, delegation_report, report, rewrite_report, runner
 from bench.config import Config, quick_config
 from bench.models import DEFAULT_MODELS
 
@@ -31,7 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="A .gguf path, catalog alias or owner/repo[:QUANT]; 'tiny' and 'gemma' are built in. "
         f"Repeat for several (default: {' '.join(DEFAULT_MODELS)}).",
     )
-    parser.add_argument("--gpu-layers", type=int, default=0, help="Layers on the GPU, both sides (-1: all).")
+    parser.add_argument(
+        "--gpu-layers", type=gpu_layers, default=0, help="Layers on the GPU, both sides: a number, or all (-1)."
+    )
     parser.add_argument("--threads", type=int, default=None, help="CPU threads, both sides (default: all cores).")
     parser.add_argument("--ctx", type=int, default=2048, help="Context length, both sides.")
     parser.add_argument(
@@ -58,7 +60,25 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--sentences", type=int, default=None, help="Delegation suite: lines per note to translate (default 6)."
     )
+    parser.add_argument(
+        "--rewrite",
+        action="store_true",
+        help="Run only the rewrite suite (speculative decoding against the plain loop, MCP against direct).",
+    )
+    parser.add_argument(
+        "--rewrite-tokens", type=int, default=None, help="Rewrite suite: tokens per run (default 128; quick 24)."
+    )
+    parser.add_argument(
+        "--rewrite-sides",
+        default=None,
+        help="Rewrite suite: comma-separated sides (default direct,plain,spec,mcp,mcp-plain).",
+    )
     return parser
+
+
+def gpu_layers(value: str) -> int:
+    """A layer count, or 'all' (llama.cpp's -1)."""
+    return -1 if value == "all" else int(value)
 
 
 def config_from(args: argparse.Namespace) -> Config:
@@ -77,6 +97,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the suite and print where the results went."""
     args = build_parser().parse_args(argv)
     config = config_from(args)
+    if args.rewrite:
+        if args.rewrite_tokens:
+            config = dataclasses.replace(config, rewrite_tokens=args.rewrite_tokens)
+        if args.rewrite_sides:
+            config = dataclasses.replace(config, rewrite_sides=tuple(args.rewrite_sides.split(",")))
+        return rewrite_report.main(config)
     if args.delegation:
         return delegation_main(config, models_given=bool(args.models), sizes=(args.document_tokens, args.sentences))
     if args.worker:

@@ -28,6 +28,8 @@ class Config:
     batch_sizes: tuple[int, ...] = BATCH_SIZES
     handshake_repeats: int = 7
     large_model: str = "Qwen/Qwen3-32B-GGUF:Q4_K_M"
+    rewrite_tokens: int = 128  # tokens decoded per rewrite-suite run
+    rewrite_sides: tuple[str, ...] = ("direct", "plain", "spec", "mcp", "mcp-plain")
 
     @property
     def embed_repeats(self) -> int:
@@ -51,4 +53,5 @@ def quick_config(out: Path, gpu_layers: int, threads: int | None) -> Config:
         quick=True,
         roundtrip_calls=40,
         handshake_repeats=2,
+        rewrite_tokens=24,
     )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -60,8 +61,74 @@ NAMED = [
         ["tests/test_named_mutants.py::test_structured_answers_are_validated_against_the_schemas_formats"],
     ),
 ]
-# Survivors looked at and kept: mutant name -> why no test can or should tell it apart.
-EXPLAINED: dict[str, str] = {}
+# Survivors looked at and kept: (mutant name pattern, pattern of the mutated line, why no test can or should tell it
+# apart). Each was read in the report of a run; a new survivor matches none until someone reads it.
+ZIP_STRICT = (
+    "zip over lists of equal length by construction (one entry per planned output): strict= only turns a bug "
+    "elsewhere into an error, no input can tell"
+)
+EXPLAINED: list[tuple[str, str, str]] = [
+    (r"write_outputs|output_names|targets", r"zip\(.*(strict=(None|False)|, \))", ZIP_STRICT),
+    (r".", r"follow_symlinks=None", "None is falsy: the very call with follow_symlinks=False"),
+    (r"stage|keep_original", r"token_hex\((None|5)\)", "only the random part of a temp file's name changes"),
+    (r"stage", r'encode\("UTF-8"\)', "codec names are case-insensitive: the same encoding"),
+    (r"read_all", r"1 << 21|2 << 20", "the size of each read() only: the bytes returned are the same"),
+    (r"plan_outputs", r'"XX/XX", os\.sep', "os.sep is '/' on POSIX: the tuple still holds '/'"),
+    (r"framed", r"html\.escape\(source\.shown, \)", "quote=True is html.escape's default"),
+    (
+        r"passages",
+        r"overlap=1",
+        "rank's cutting, the search chunker's (marked no mutate; mutmut 3.8 still mutates "
+        "the continuation line of the call)",
+    ),
+    (
+        r"output_location",
+        r"range\(len\(parts\), -2, -1\)",
+        "depth -1 is never reached: a refusal at depth 0 (the root itself) is raised before the loop goes on",
+    ),
+    (
+        r"check_writable",
+        r"root = None",
+        "the climb stops at the first folder that exists; the root exists, so "
+        "stopping at it or not ends in the same folder",
+    ),
+    (
+        r"check_writable",
+        r"follow=(None|True)|opened\(folder, \)",
+        "the nearest existing folder is a real path "
+        "(links were resolved when the target was planned): following links there opens the same folder",
+    ),
+    (
+        r"check_writable",
+        r"refusal\(|FileAccessError\(None\) from None",
+        "reached only when the nearest folder is "
+        "swapped for a link between planning and this check; the write itself refuses that (tested)",
+    ),
+    (
+        r"check_target",
+        r"follow_symlinks=True|os\.stat\(path, \)",
+        "the target was planned with its links resolved; "
+        "a link that appears later is replaced by the rename, never followed (tested in test_replacing_a_link...)",
+    ),
+    (
+        r"check_target",
+        r"FileAccessError\(None\)",
+        "permission denied on lstat: unreachable as root, who runs the tests here and in CI",
+    ),
+    (
+        r"listing\.x__below",
+        r"verify\(None",
+        "the /proc check of a sub-folder's descriptor: only a folder moved out "
+        "of the tree between two system calls of the walk tells; the descriptor walk already refuses links",
+    ),
+    (
+        r"descriptors\.x__descend",
+        r"range\(4\)|suppress\(None\)|Refused\((None|\"XXchangedXX\"|\"CHANGED\")\)",
+        "the retries of a lost mkdir race (another process made the folder in between): no test can lose that race "
+        "on purpose",
+    ),
+    (r"still_current", r"follow_symlinks=None", "None is falsy: the very call with follow_symlinks=False"),
+]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -142,9 +209,9 @@ def summarise(named: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
                 survivors.append({"mutant": name, "status": statuses.get(code, "not checked"), "diff": _diff(name)})
     total = sum(sum(c.values()) for c in modules.values())
     killed = sum(c.get("killed", 0) for c in modules.values())
-    explained = sum(1 for s in survivors if s["mutant"] in EXPLAINED)
     for survivor in survivors:
-        survivor["explained"] = EXPLAINED.get(survivor["mutant"], "")
+        survivor["explained"] = explanation(survivor["mutant"], survivor["diff"])
+    explained = sum(1 for s in survivors if s["explained"])
     score = (killed + explained) / total if total else 0.0
     named_ok = all(n["status"] == "killed" for n in named)
     return {
@@ -159,8 +226,17 @@ def summarise(named: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
         "killed_or_explained_share": round(score, 4),
         "named": named,
         "survivors": survivors,
-        "ok": named_ok and score >= 0.95 and all(s["explained"] for s in survivors),
+        "ok": named_ok and killed >= 0.95 * total and all(s["explained"] for s in survivors),
     }
+
+
+def explanation(name: str, diff: str) -> str:
+    """Why a survivor is kept, if EXPLAINED says so for its function and its mutated line."""
+    added = "\n".join(line for line in diff.splitlines() if line.startswith("+"))
+    for where, line, why in EXPLAINED:
+        if re.search(where, name) and re.search(line, added):
+            return why
+    return ""
 
 
 def _diff(name: str) -> str:

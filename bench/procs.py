@@ -41,7 +41,7 @@ def serve_args(model: str, embed_model: str, config: Config, *extra: str) -> lis
         "--threads",
         str(config.threads),
         "--gpu-layers",
-        str(config.gpu_layers),
+        "all" if config.gpu_layers < 0 else str(config.gpu_layers),
         *extra,
     ]
 

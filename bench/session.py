@@ -54,10 +54,10 @@ async def call_tool(client: Client, tool: str, arguments: dict[str, Any]) -> Tim
 
 
 @asynccontextmanager
-async def model_session(model: BenchModel, config: Config, errlog: TextIO) -> AsyncIterator[ModelSession]:
-    """Spawn `mcp-open serve` over stdio for the model and find its pid."""
+async def model_session(model: BenchModel, config: Config, errlog: TextIO, *extra: str) -> AsyncIterator[ModelSession]:
+    """Spawn `mcp-open serve` over stdio for the model (extra: more serve flags) and find its pid."""
     before = set(child_pids())
-    async with stdio_server(model_args(model, config), errlog) as client:
+    async with stdio_server([*model_args(model, config), *extra], errlog) as client:
         spawned = sorted(set(child_pids()) - before)
         if len(spawned) != 1:
             raise BenchError(f"expected one new server process, found {spawned}")

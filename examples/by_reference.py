@@ -1,5 +1,8 @@
 """Work by reference: the agent names files and destinations; the text never passes through it.
 
+It summarises each note into a folder (generate), translates the notes into French files (translate), ranks their
+passages against a question (rank) and searches the folder through its lasting index (search).
+
 Run it with the offline starter model (no network needed):  python examples/by_reference.py
 or on your own folder and model:  python examples/by_reference.py --folder ~/notes --model qwen3-4b
 Without --folder it writes three small notes into a temporary folder first.
@@ -36,7 +39,7 @@ def server_params(model: str, embed_model: str, folder: Path) -> StdioServerPara
 
 
 async def work(model: str, embed_model: str, folder: Path) -> None:
-    """Summarise each note into a folder, translate the notes to French files, then find a passage."""
+    """Summarise each note into a folder, translate the notes to French files, then find passages two ways."""
     async with Client(server_params(model, embed_model, folder)) as client:
         summaries = await client.call_tool(
             "generate",
@@ -58,6 +61,10 @@ async def work(model: str, embed_model: str, folder: Path) -> None:
         print("translate:", json.dumps(translated.structured_content["written"], ensure_ascii=False))
         ranked = await client.call_tool("rank", {"query": "a hot drink", "files": ["*.md"], "top_k": 1})
         print("rank:", json.dumps(ranked.structured_content["results"], ensure_ascii=False))
+        found = await client.call_tool("search", {"query": "a cup of coffee", "paths": ["*.md"], "top_k": 1})
+        result = found.structured_content
+        hit = {k: result["passages"][0][k] for k in ("path", "start_line", "end_line", "matched")}
+        print("search:", json.dumps({**hit, "index": {k: result["index"][k] for k in ("files", "chunks_embedded")}}))
 
 
 def main() -> None:

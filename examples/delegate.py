@@ -2,6 +2,10 @@
 
 Run it with the offline starter model (no network needed):  python examples/delegate.py
 or with any model spec:  python examples/delegate.py --model qwen3-4b --embed-model qwen3-embedding-0.6b
+
+The starter model is Gemma 3 270M, a base model of 270 million parameters: a toy for trying the tools offline.
+The calls below are the kind it does well (a short completion that ends at a stop string, an everyday sentence
+translated, texts ranked by meaning); it cannot follow instructions, classify or extract reliably.
 """
 
 from __future__ import annotations
@@ -18,6 +22,10 @@ import anyio
 from mcp import Client, StdioServerParameters
 from mcp.types import CallToolResult
 
+TOY = (
+    "The starter model is Gemma 3 270M, a toy for trying the tools offline: short completions, everyday "
+    "sentences translated, texts ranked. For real work pull a Qwen model: mcp-open models pull qwen3-4b"
+)
 # MCP clients start servers with a short allow-list of variables; pass on the ones that steer mcp-open.
 PASSED_ON = ("HF_", "MCP_OPEN_", "CUDA_VISIBLE_DEVICES", "PYTHONPATH")
 
@@ -67,10 +75,12 @@ async def delegate(model: str, embed_model: str) -> int:
     async with Client(server_params(model, embed_model)) as client:
         tools = [tool.name for tool in (await client.list_tools()).tools]
         print("tools:", ", ".join(tools))
+        if model == "starter":
+            print(TOY, file=sys.stderr)
         run = Delegation(client)
-        await run.call(
-            "generate", {"prompt": "The three primary colours are", "max_tokens": 32, "temperature": 0}, dict
-        )
+        # A base model continues text: a stop string ends it where the answer ends.
+        completion = {"prompt": "The three primary colours are", "max_tokens": 16, "temperature": 0, "stop": ["."]}
+        await run.call("generate", completion, lambda r: r["text"].strip())
         sentences = ["I would like a cup of coffee, please.", "Where is the train station?"]
         await run.call("translate", {"text": sentences, "target_lang": "fr"}, lambda r: r["translations"])
         embed_args = {"texts": ["local models save money"], "dimensions": 8}

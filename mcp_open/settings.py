@@ -16,6 +16,7 @@ MIN_TOKEN_CHARS = 16  # bearer tokens for binds other than loopback
 
 KvCacheType = Literal["f16", "q8_0", "q4_0"]
 Transport = Literal["stdio", "http"]
+ToolName = Literal["generate", "translate", "embed", "rank", "search", "languages"]
 
 
 def backend_root(url: str) -> str:
@@ -65,12 +66,12 @@ class Settings(BaseSettings):
     )
     threads: int | None = Field(None, ge=1, le=1024, description="CPU threads for decoding (default: half the cores).")
     flash_attn: bool = Field(False, description="Use flash attention (GPU builds).")
-    draft_tokens: int = Field(
-        8,
+    draft_tokens: int | None = Field(
+        None,
         ge=0,
         le=64,
         description="Speculative decoding: tokens guessed from the prompt and files and checked in one batch, "
-        "same output, faster rewrites (0: off).",
+        "same output, faster rewrites on a GPU (0: off; default 8 with GPU layers, off on a CPU).",
     )
     kv_cache_type: KvCacheType = Field("f16", description="KV cache element type: f16, q8_0 or q4_0.")
     main_gpu: int = Field(0, ge=0, le=64, description="GPU that holds the model when not split.")
@@ -112,6 +113,20 @@ class Settings(BaseSettings):
     )
     max_file_mb: float = Field(20.0, gt=0, le=100_000, description="Largest file the file tools read, in MB.")
     max_files: int = Field(1000, ge=1, le=1_000_000, description="Most files one glob or folder may match.")
+    tools: Annotated[list[ToolName], NoDecode] = Field(
+        default_factory=list,
+        description="Offer only these tools, comma separated (e.g. search,rank); default: all "
+        "(generate, translate, embed, rank, search, languages).",
+    )
+    read_only: bool = Field(
+        False, description="Offer no way to write files: no output_path or overwrite, every tool marked read-only."
+    )
+    max_result_tokens: int = Field(
+        25_000,
+        ge=100,
+        le=10_000_000,
+        description="Largest tool result, in estimated tokens, the calling model is sent (Claude Code cuts at 25,000).",
+    )
     allow_secret_files: bool = Field(
         False,
         description="Let the file tools read, index and write names that usually hold secrets (.env, .git/, "
@@ -126,6 +141,15 @@ class Settings(BaseSettings):
         if isinstance(value, list | tuple):
             parts = [p for item in value for p in str(item).replace(os.pathsep, ",").split(",")]
             return [p.strip() for p in parts if p.strip()]
+        return value
+
+    @field_validator("tools", mode="before")
+    @classmethod
+    def _split_tools(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [value]
+        if isinstance(value, list | tuple):
+            return list(dict.fromkeys(p.strip() for item in value for p in str(item).split(",") if p.strip()))
         return value
 
     @field_validator("gpu_layers", mode="before")

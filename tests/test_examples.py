@@ -66,4 +66,6 @@ def test_by_reference_script_writes_files_and_prints_receipts() -> None:
     assert [w["path"] for w in translated] == ["fr/coffee.fr.md", "fr/garden.fr.md", "fr/station.fr.md"]
     assert all(w["bytes"] > 0 for w in generated + translated)
     assert json.loads(lines["rank"])[0]["path"].endswith(".md")
+    hit = json.loads(lines["search"])
+    assert hit["path"] == "coffee.md" and hit["index"] == {"files": 3, "chunks_embedded": 3}
     assert "fr/coffee.fr.md" in lines["files"]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mcp_open.errors import FileAccessError
-from mcp_open.features.files.readers import html_text, looks_binary, read_document
+from mcp_open.features.files.readers import binary_head, html_text, read_document
 from mcp_open.features.files.sandbox import Sandbox
 from mcp_open.features.files.writing import StagedWrites, write_atomic
 from tests.filekit import make_pdf, write_samples
@@ -175,7 +175,7 @@ def test_binary_sniffing_and_html() -> None:
 def test_pdf_without_text_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "scan.pdf"
     path.write_bytes(make_pdf([""]))
-    assert not looks_binary(path)
+    assert not binary_head(path.read_bytes(), "pdf") and binary_head(b"PK\x03\x04\x00", "pdf")
     with pytest.raises(FileAccessError, match="no text layer"):
         read_document(path, "scan.pdf")
 

@@ -422,10 +422,10 @@ async def test_annotations_are_truthful_and_old_shapes_hold(world: tuple[Path, P
         tools = {t.name: t for t in (await client.list_tools()).tools}
         plain = await call(client, "translate", {"text": "Hello there", "target_lang": "de", "source_lang": "en"})
         both = await error_of(client, "translate", {"text": "a", "files": ["notes.md"], "target_lang": "de"})
-    for name in ("generate", "translate"):
+    for name in ("generate", "translate", "embed"):  # embed writes its vectors when given output_path
         hints = tools[name].annotations
         assert hints is not None and hints.read_only_hint is False and hints.destructive_hint is True
-    for name in ("embed", "rank", "languages"):
+    for name in ("rank", "search", "languages"):
         hints = tools[name].annotations
         assert hints is not None and hints.read_only_hint is True
     assert "client_roots" not in tools["generate"].input_schema["properties"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import io
 import os
 import shutil
 import sys
@@ -15,15 +17,16 @@ import pytest
 
 from mcp_open.engines.protocol import Cancelled
 from mcp_open.errors import FileAccessError
-from mcp_open.features.files import material, outputs
+from mcp_open.features.files import descriptors, listing, material, outputs, writing
 from mcp_open.features.files import sandbox as sandbox_module
 from mcp_open.features.files.descriptors import Refused, Tree
-from mcp_open.features.files.readers import Document
+from mcp_open.features.files.readers import Document, html_text, read_document
 from mcp_open.features.files.sandbox import Sandbox
 from mcp_open.features.files.secrets import is_secret_name
-from mcp_open.features.files.writing import StagedWrites
+from mcp_open.features.files.writing import StagedWrites, write_atomic
 from mcp_open.features.search import scope
 from mcp_open.features.search.index_store import FileRecord
+from tests.filekit import make_pdf
 
 SECRET = "TOP SECRET"
 RACE_ROUNDS = int(os.environ.get("MCP_OPEN_RACE_ROUNDS", "2000"))
@@ -425,8 +428,9 @@ def test_freshness_trusts_only_an_unchanged_settled_signature(tmp_path: Path) ->
     for field in ("size", "mtime_ns", "ctime_ns", "ino", "dev"):
         changed = record_of(path, settled, **{field: getattr(record_of(path, 0), field) + 1})
         assert not scope.still_current(changed, path), field
-    (tmp_path / "link.md").symlink_to(path)
-    assert not scope.still_current(record_of(path, settled, ino=os.lstat(tmp_path / "link.md").st_ino), path)
+    (tmp_path / "link.md").symlink_to(path)  # a link now where the indexed file was: not that file
+    assert not scope.still_current(record_of(path, settled), tmp_path / "link.md")
+    assert not scope.still_current(record_of(path, settled - 1), path)  # exactly at the window's edge: racy
 
 
 def test_refusal_kinds_of_the_descriptor_walk(world: tuple[Path, Path]) -> None:
@@ -445,9 +449,9 @@ def test_refusal_kinds_of_the_descriptor_walk(world: tuple[Path, Path]) -> None:
             tree.open(path, follow=follow)
         assert caught.value.why == why, path
     with pytest.raises(Refused) as caught:
-        tree.parent(root / "in" / "x.txt", create=True)
+        tree.parent(root / "in" / "x.txt")
     assert caught.value.why == "changed"
-    made = tree.parent(root / "new" / "deeper" / "x.txt", create=True)
+    made = tree.parent(root / "new" / "deeper" / "x.txt")
     made.close()
     assert (root / "new" / "deeper").is_dir() and made.path == root / "new" / "deeper"
 
@@ -563,3 +567,328 @@ def test_search_rows_are_kept_only_in_scope_and_never_secret(tmp_path: Path) -> 
         str(tmp_path / ".git" / "config"),
     ]
     assert scope.secret_rows([secret], box_of(tmp_path, secrets=True)) == []
+
+
+def test_without_hard_links_outputs_still_commit_and_restore(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_links(*_args: object, **_kwargs: object) -> None:
+        raise OSError(errno.EPERM, "no hard links here")
+
+    monkeypatch.setattr(writing.os, "link", no_links)
+    box = box_of(tmp_path)
+    (tmp_path / "a.md").write_text("original a")
+    (tmp_path / "taken.md").write_text("taken")
+    with StagedWrites(box) as staged:
+        staged.stage(tmp_path / "taken.md", "theirs", overwrite=False)
+        with pytest.raises(FileAccessError, match=r"'taken\.md' already exists; pass overwrite=true"):
+            staged.commit()
+    staged = StagedWrites(box)
+    staged.stage(tmp_path / "a.md", "new a", overwrite=True)
+    staged.stage(tmp_path / "b.md", "new b", overwrite=False)
+    (tmp_path / "b.md").write_text("appeared")
+    with pytest.raises(FileAccessError, match=r"'b\.md' already exists"):
+        staged.commit()
+    assert (tmp_path / "a.md").read_text() == "original a" and (tmp_path / "b.md").read_text() == "appeared"
+    staged = StagedWrites(box)
+    staged.stage(tmp_path / "a.md", "new a", overwrite=True)
+    staged.stage(tmp_path / "c.md", "new c", overwrite=False)
+    staged.commit()
+    assert (tmp_path / "a.md").read_text() == "new a" and (tmp_path / "c.md").read_text() == "new c"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.md", "b.md", "c.md", "taken.md"]
+
+
+def test_a_write_the_filesystem_refuses_names_the_output(tmp_path: Path) -> None:
+    box = box_of(tmp_path)
+    name = "n" * 250 + ".md"  # the temp file's longer name is over the filesystem's limit
+    with pytest.raises(FileAccessError, match=rf"^'{name}' could not be written \(File name too long\); nothing was"):
+        StagedWrites(box).stage(tmp_path / name, "x", overwrite=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_planned_outputs_edge_cases(tmp_path: Path) -> None:
+    box = box_of(tmp_path)
+    (tmp_path / "a.md").write_text("a")
+    sources = material.load(box, ["a.md"])
+    with pytest.raises(FileAccessError, match=r"'new/' is a folder, but this call writes one result"):
+        outputs.plan_outputs(box, "new/", sources, many=False, suffix="", overwrite=False)
+    assert outputs.plan_outputs(box, "new/", sources, many=False, suffix="fr", overwrite=False) == [
+        tmp_path / "new" / "a.fr.md"
+    ]
+    (tmp_path / "a.fr.md").write_text("old")
+    paths = [tmp_path / "a.fr.md"]
+    written = outputs.write_outputs(box, paths, [outputs.Output("new", 1, None)], Call(), overwrite=True)  # type: ignore[arg-type]
+    assert (tmp_path / "a.fr.md").read_text() == "new" and len(written) == 1
+    three = written * 3
+    assert outputs.condensed(three, "x") == (three, None)
+
+
+def test_input_trees_mix_files_globs_and_folders(tmp_path: Path) -> None:
+    (tmp_path / "docs" / "tls").mkdir(parents=True)
+    for name in ("a.md", "docs/b.md", "docs/c.txt", "docs/tls/server.key"):
+        (tmp_path / name).write_text(name)
+    box = box_of(tmp_path)
+    assert box.input_tree(["a.md", "docs/*.txt"]) == [tmp_path / "a.md", tmp_path / "docs" / "c.txt"]
+    assert box.input_tree(["docs"]) == [tmp_path / "docs" / "b.md", tmp_path / "docs" / "c.txt"]
+    with pytest.raises(FileAccessError, match=r"'docs' matches more than 1 files"):
+        box_of(tmp_path, max_matches=1).input_tree(["docs"])
+    with pytest.raises(FileAccessError, match=r"'a\.md' matches more than 1 files"):
+        box_of(tmp_path, max_matches=1).input_tree(["docs/b.md", "a.md"])
+    allowed = box_of(tmp_path, secrets=True)
+    assert tmp_path / "docs" / "tls" / "server.key" in allowed.input_files(["**/*.key"])
+    assert tmp_path / "docs" / "tls" / "server.key" in allowed.input_tree(["docs"])
+
+
+def test_walks_reach_exactly_the_depth_bound(tmp_path: Path) -> None:
+    folder = tmp_path
+    for depth in range(listing.MAX_DEPTH + 2):
+        folder = folder / f"d{depth}"
+        folder.mkdir()
+        (folder / "f.md").write_text(str(depth))
+    box = box_of(tmp_path)
+    found = box.input_tree(["."])
+    deepest = max(found, key=lambda p: len(p.parts))
+    assert len(found) == listing.MAX_DEPTH and deepest.read_text() == str(listing.MAX_DEPTH - 1)
+    assert len(box.input_files(["**/f.md"])) == listing.MAX_DEPTH
+
+
+def test_refusals_name_the_spec_as_given_first(tmp_path: Path) -> None:
+    (tmp_path / "big.txt").write_bytes(b"x" * 1_500_000)
+    (tmp_path / "fake.pdf").write_text("plain text, no PDF header")
+    (tmp_path / "ok.txt").write_bytes(b"y" * 1_000_000)  # exactly the limit: allowed
+    os.mkfifo(tmp_path / "pipe")
+    box = box_of(tmp_path)
+    expected = {
+        "big.txt": "'big.txt' is 1.5 MB, over this server's limit of 1 MB; split it",
+        "fake.pdf": "'fake.pdf' is a binary file",
+        "pipe": "'pipe' is not a regular file",
+        "missing.md": "'missing.md' does not exist in the allowed folders",
+    }
+    for spec, start in expected.items():
+        with pytest.raises(FileAccessError) as caught:
+            box.input_files([spec])
+        assert str(caught.value).startswith(start), caught.value
+    with pytest.raises(FileAccessError) as caught:
+        box.read(tmp_path / "big.txt")
+    assert str(caught.value).startswith("'big.txt' is 1.5 MB")
+    with pytest.raises(FileAccessError) as caught:
+        box.read(tmp_path / "pipe", "shown-name")
+    assert str(caught.value).startswith("'shown-name' is not a regular file")
+    info, data = box.read(tmp_path / "ok.txt")
+    assert len(data) == 1_000_000 and info.st_size == 1_000_000
+    assert box.shown(Path("/elsewhere/x.md")) == "(outside the allowed folders)"
+
+
+def test_read_all_reads_at_most_one_byte_past_the_limit(tmp_path: Path) -> None:
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"0123456789")
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        assert descriptors.read_all(fd, 4) == b"01234"
+        os.lseek(fd, 0, os.SEEK_SET)
+        assert descriptors.read_all(fd, 100) == b"0123456789"
+        os.lseek(fd, 0, os.SEEK_SET)
+        assert descriptors.read_all(fd, 9) == b"0123456789"
+        os.lseek(fd, 0, os.SEEK_SET)
+        assert descriptors.read_all(fd, 0) == b"0"
+    finally:
+        os.close(fd)
+
+
+def test_material_comes_from_the_descriptor_not_the_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "a.md").write_text("on disk")
+    box = box_of(tmp_path)
+    calls: list[tuple[Path, str | None]] = []
+
+    def read(path: Path, shown: str | None = None) -> tuple[os.stat_result, bytes]:
+        calls.append((path, shown))
+        return os.stat(path), b"through the descriptor"
+
+    monkeypatch.setattr(box, "read", read)
+    (source,) = material.load(box, ["a.md"])
+    assert source.doc.text == "through the descriptor" and calls == [(tmp_path / "a.md", "a.md")]
+    framed = material.framed(material.Source(source.doc, "odd\nname.md"))
+    assert framed.startswith('<file path="odd&#10;name.md">\n')
+    assert material.output_names([]) == []
+    with pytest.raises(FileAccessError) as caught:
+        material.output_names([source, material.Source(Document(tmp_path / "a.md", "", "markdown"), "again")])
+    assert str(caught.value).endswith("; pass them in separate calls, or rename one")
+
+
+def test_checks_before_work_use_the_nearest_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    box = box_of(tmp_path)
+    (tmp_path / "near").mkdir()
+    seen: list[tuple[str, int]] = []
+    real_access = os.access
+
+    def access(path: str, mode: int) -> bool:
+        seen.append((os.readlink(path), mode))
+        return real_access(path, mode)
+
+    monkeypatch.setattr(os, "access", access)
+    box.check_writable(tmp_path / "near" / "new" / "x.md", "near/new/x.md")
+    assert seen == [(str(tmp_path / "near"), os.W_OK | os.X_OK)]
+    monkeypatch.setattr(os, "access", lambda _path, _mode: False)
+    with pytest.raises(FileAccessError, match=r"^'near/x\.md' cannot be written: its folder is read-only"):
+        box.check_writable(tmp_path / "near" / "x.md", "near/x.md")
+    monkeypatch.setattr(os, "access", real_access)
+    room = os.statvfs(tmp_path)
+
+    class Room:
+        f_flag = room.f_flag | os.ST_RDONLY
+        f_bavail, f_frsize = room.f_bavail, room.f_frsize
+
+    monkeypatch.setattr(os, "statvfs", lambda _fd: Room)
+    with pytest.raises(FileAccessError, match=r"^'near/x\.md' cannot be written: its folder is read-only"):
+        box.check_writable(tmp_path / "near" / "x.md", "near/x.md")
+    Room.f_flag = room.f_flag & ~os.ST_RDONLY
+    Room.f_bavail, Room.f_frsize = sandbox_module.MIN_FREE_BYTES, 1  # exactly the minimum left: enough
+    box.check_writable(tmp_path / "near" / "x.md", "near/x.md")
+    Room.f_bavail = sandbox_module.MIN_FREE_BYTES - 1
+    with pytest.raises(FileAccessError, match=r"^'outX/a\.md' cannot be written: its disk is full"):
+        material.targets(box, "outX/", [Path("a.md")], folder=True, overwrite=False)
+
+
+def test_written_files_are_not_executable_and_receipts_keep_indentation(tmp_path: Path) -> None:
+    box = box_of(tmp_path)
+    write_atomic(box, tmp_path / "a.md", "x", overwrite=False)
+    assert os.stat(tmp_path / "a.md").st_mode & 0o111 == 0
+    receipt = material.receipt(box, tmp_path / "a.md", "  indented\n\n", 12, 1, None)
+    assert receipt.preview == "  indented"
+    assert material.receipt(box, tmp_path / "a.md", "1\n2\n3\n", 6, 1, None).preview == "1\n2\n3"
+
+
+def test_pdf_pages_and_offsets(tmp_path: Path) -> None:
+    path = tmp_path / "r.pdf"
+    path.write_bytes(make_pdf(["Page one.", "Page two."]))
+    doc = read_document(path, "r.pdf", path.read_bytes())
+    assert doc.path == path and doc.text == "Page one.\n\nPage two.\n\n" and doc.pages == [0, 11]
+    assert [doc.page_at(i) for i in (-1, 0, 10, 11, 12)] == [1, 1, 1, 2, 2]
+
+
+def test_a_new_folders_descriptor_is_held_with_its_facts(world: tuple[Path, Path]) -> None:
+    root, outside = world
+    tree = Tree([root])
+    made = tree.parent(root / "a" / "b" / "x.txt")
+    try:
+        assert made.root == root and made.path == root / "a" / "b" and made.info.st_ino == os.stat(made.path).st_ino
+    finally:
+        made.close()
+    with pytest.raises(Refused) as caught:
+        tree.parent(outside / "x.txt")
+    assert caught.value.why == "outside"
+
+
+def test_zip_documents_pass_only_for_a_caller_that_reads_them(tmp_path: Path) -> None:
+    zipped = b"PK\x03\x04\x14\x00\x00\x00\x08\x00" + bytes(range(256))
+    (tmp_path / "a.docx").write_bytes(zipped)
+    (tmp_path / "b.bin").write_bytes(zipped)
+    (tmp_path / "link.docx").symlink_to("a.docx")
+    box = box_of(tmp_path)
+    with pytest.raises(FileAccessError, match=r"^'a\.docx' is a binary file"):
+        box.input_files(["a.docx"])
+    with pytest.raises(FileAccessError, match="matches no readable file"):
+        box.input_files(["*"])
+    box.packaged = frozenset({".docx"})
+    assert box.input_files(["A.docx".lower(), "*"]) == [tmp_path / "a.docx"]
+    with pytest.raises(FileAccessError, match=r"^'b\.bin' is a binary file"):
+        box.input_files(["b.bin"])
+    (tmp_path / "UPPER.DOCX").write_bytes(zipped)
+    assert tmp_path / "UPPER.DOCX" in box.input_files(["*"])
+
+
+def test_read_all_over_several_chunks(tmp_path: Path) -> None:
+    path = tmp_path / "big.bin"
+    data = bytes(range(256)) * (3 * 4096)  # 3 MiB: several reads of 1 MiB
+    path.write_bytes(data)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        limit = 2_500_000
+        assert descriptors.read_all(fd, limit) == data[: limit + 1]
+    finally:
+        os.close(fd)
+
+
+def test_late_refusals_still_name_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "note.md").write_text("x")
+    (tmp_path / "file.md").write_text("x")
+    box = box_of(tmp_path)
+    with pytest.raises(FileAccessError, match=r"^'gone\.md' does not exist"):
+        box.read(tmp_path / "gone.md")
+    with pytest.raises(FileAccessError, match=r"^'note\.md' already exists; pass overwrite=true"):
+        box.output_path("note.md", overwrite=False)
+    with pytest.raises(FileAccessError, match=r"^'file\.md/out\.txt': 'file\.md' is a file, so nothing can be"):
+        box.output_path("file.md/out.txt", overwrite=True)
+    (tmp_path / "grown.md").write_text("small")  # it grows between fstat and read
+    monkeypatch.setattr(sandbox_module, "read_all", lambda _fd, limit: b"z" * (limit + 1))
+    with pytest.raises(FileAccessError, match=r"^'grown\.md' is 1\.0 MB, over this server's limit of 1 MB"):
+        box.read(tmp_path / "grown.md")
+    assert box._too_big("x", 1_250_001).startswith("'x' is 1.3 MB")
+    assert material.receipt(box, tmp_path / "note.md", "BOX\n", 4, 1, None).preview == "BOX"
+
+
+def test_replacing_a_link_keeps_the_link_itself_and_never_its_target(tmp_path: Path) -> None:
+    root, outside = tmp_path / "A", tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    (outside / "theirs.md").write_text("outside file")
+    box = box_of(root)
+    staged = StagedWrites(box)
+    staged.stage(root / "out.md", "new", overwrite=True)
+    staged.stage(root / "blocked", "new", overwrite=True)
+    (root / "out.md").symlink_to(outside / "theirs.md")  # appears after planning
+    (root / "blocked").mkdir()
+    with pytest.raises(FileAccessError, match=r"'blocked' is a folder now"):
+        staged.commit()
+    assert (root / "out.md").is_symlink() and (outside / "theirs.md").read_text() == "outside file"
+    assert os.stat(outside / "theirs.md").st_nlink == 1  # no second name was made for the outside file
+
+
+def test_without_hard_links_a_dangling_link_still_counts_as_taken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    box = box_of(tmp_path)
+    staged = StagedWrites(box)
+    staged.stage(tmp_path / "out.md", "new", overwrite=False)
+    (tmp_path / "out.md").symlink_to("nowhere")
+
+    def no_links(*_args: object, **_kwargs: object) -> None:
+        raise OSError(errno.EPERM, "no hard links here")
+
+    monkeypatch.setattr(writing.os, "link", no_links)
+    with pytest.raises(FileAccessError, match=r"^'out\.md' already exists"):
+        staged.commit()
+    assert (tmp_path / "out.md").is_symlink()
+
+    def full(*_args: object, **_kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    (tmp_path / "a.md").write_text("original")
+    staged = StagedWrites(box)
+    staged.stage(tmp_path / "a.md", "new", overwrite=True)
+    monkeypatch.setattr(writing.os, "link", full)
+    with pytest.raises(FileAccessError, match=r"^'a\.md' could not be written \(No space left on device\)"):
+        staged.commit()
+    assert (tmp_path / "a.md").read_text() == "original"
+
+
+def test_readers_edge_cases() -> None:
+    assert read_document(Path("x.txt"), "x.txt", b"a\r\nb\r\n").text == "a\nb\n"
+    with pytest.raises(FileAccessError, match=r"^'sub/x\.pdf' is not a readable PDF \(PdfStreamError\)"):
+        read_document(Path("x.pdf"), "sub/x.pdf", b"%PDF-1.4 garbage")
+    assert html_text("") == "\n" and html_text("<!-- only a comment -->") == "\n"
+    assert html_text('<?xml version="1.0" encoding="utf-8"?><p>a</p>') == "a\n"
+    assert html_text("<div></div><p>a</p>\n\n\n\n<p>b</p><div></div><div></div><p>c</p>") == "a\n\nb\n\nc\n"
+
+
+@pytest.mark.parametrize("password", ["", "pw"])
+def test_encrypted_pdfs_are_read_only_without_a_password(tmp_path: Path, password: str) -> None:
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(make_pdf(["Secret page."]))))
+    writer.encrypt(user_password=password, owner_password="owner", algorithm="RC4-128")
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    if password:
+        with pytest.raises(FileAccessError, match=r"^'e\.pdf' is an encrypted PDF"):
+            read_document(Path("e.pdf"), "e.pdf", buffer.getvalue())
+    else:
+        assert read_document(Path("e.pdf"), "e.pdf", buffer.getvalue()).text == "Secret page.\n\n"

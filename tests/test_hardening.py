@@ -149,7 +149,8 @@ async def test_big_embed_result_is_refused_with_the_way_out_and_the_way_out_work
         pass
 
     texts = [f"text number {i}" for i in range(2000)]
-    with http_in_process(build_server(Settings(), service)) as url:
+    wide = Settings(max_result_tokens=10_000_000)  # the 1 MiB wire limit, not the calling model's token budget
+    with http_in_process(build_server(wide, service)) as url:
         async with Client(url) as client:
             refused = await client.call_tool("embed", {"texts": texts}, progress_callback=on_progress)
             assert refused.is_error
@@ -168,7 +169,7 @@ async def test_big_rank_result_is_refused_before_embedding_with_a_top_k_that_fit
     engine = ScriptedEngine(embedding=True)
     service = compose(Settings(), loader=lambda *_: LoadedModel(engine, 0.0))
     documents = [f"document {i} " + "words " * 30 for i in range(8_000)]
-    async with Client(build_server(Settings(), service)) as client:
+    async with Client(build_server(Settings(max_result_tokens=10_000_000), service)) as client:
         refused = await client.call_tool("rank", {"query": "q", "documents": documents, "top_k": 8_000})
         assert refused.is_error and not engine.embedded  # refused before any work
         top_k = int(refused.content[0].text.split("top_k=")[-1].split()[0])  # type: ignore[union-attr]

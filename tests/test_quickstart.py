@@ -69,6 +69,8 @@ def test_quickstart_first_served_call() -> None:
     lines = dict(row.split(": ", 1) for row in out.stdout.splitlines() if ": " in row)
     assert set(lines) >= {"tools", "generate", "translate", "embed", "rank", "languages"}
     assert "café" in lines["translate"]
+    assert lines["generate"] == "red, yellow and blue"  # a short completion, ended by its stop string
+    assert "a toy for trying the tools offline" in out.stderr
     assert json.loads(lines["rank"])[0]["index"] == 1
     assert len(json.loads(lines["embed"])) == 8
     assert "tokens" in out.stderr  # progress notifications reached the client

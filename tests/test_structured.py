@@ -260,12 +260,10 @@ async def test_one_validated_object_per_file_and_json_lines(
     assert "name the file to write" in error_text(folder)  # JSON Lines go to one file, not a folder
 
 
-def test_readme_lists_the_supported_subset() -> None:
+def test_the_docs_list_the_supported_subset() -> None:
     from mcp_open.features.generate.structured import ANNOTATIONS, FORMATS, SUPPORTED
 
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    section = readme[readme.index("## Structured output") :]
-    section = section[: section.index("\n## ")]
+    section = (Path(__file__).resolve().parent.parent / "docs" / "structured-output.md").read_text()
     for word in [*SUPPORTED, *FORMATS, *ANNOTATIONS]:
         assert f"`{word}`" in section, word
 

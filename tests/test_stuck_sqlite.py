@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sqlite3
 import time
 from pathlib import Path
@@ -16,11 +17,14 @@ from mcp_open.errors import StoreError
 from mcp_open.features.accounting.account import ESTIMATE, Account, FinishedCall, Prices
 from mcp_open.features.accounting.ledger import CallRecord, Ledger, ledger_at
 from mcp_open.features.accounting.recorder import Recorder
+from mcp_open.features.search import index_store
 from mcp_open.features.search.index_store import IndexStore
 from mcp_open.store import db
 from mcp_open.store.migrations import applied
+from tests.fuzzkit import StdioServer, server_args
 from tests.lockkit import held
 from tests.searchkit import bow_engine, client_on, search, search_error, search_settings, write_corpus
+from tests.test_hardening import tool_call
 
 WAIT = 1.0  # the lock budget these tests run with (the product's is db.LOCK_WAIT_SECONDS)
 
@@ -219,3 +223,65 @@ def test_an_index_from_before_migrations_opens_with_its_passages(tmp_path: Path)
     store.close()
     with sqlite3.connect(path) as conn:
         assert applied(conn) == [name for name, _step in MIGRATIONS]  # m001, then m002 (file identity)
+
+
+def test_usage_with_a_locked_ledger_answers_within_the_lock_budget(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ledger = Ledger(tmp_path / "usage.sqlite3")
+    ledger.record(row())
+    ledger.close()  # an exclusive-mode holder needs the file to itself
+    with held(tmp_path / "usage.sqlite3", mode="exclusive"):
+        started = time.monotonic()
+        assert main(["usage", "--data-dir", str(tmp_path)]) != 0
+        assert time.monotonic() - started < WAIT * 3 + 2
+    err = capsys.readouterr().err
+    assert "is locked by another program" in err and "Traceback" not in err, err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stop", ["SIGTERM", "stdin closed"])
+def test_a_locked_ledger_never_delays_shutdown_and_loses_no_row(
+    stop: str, tiny_chat: Path, tiny_embed: Path, tmp_path: Path
+) -> None:
+    """Finding 2: with the ledger locked, the server still stops within about a second; the rows come later."""
+    data = tmp_path / "data"
+    Ledger(data / "usage.sqlite3").record(row())
+    with held(data / "usage.sqlite3"):
+        server = StdioServer([*server_args(tiny_chat, tiny_embed), "--data-dir", str(data)], tmp_path / "stderr")
+        for i in range(3):
+            answer = server.call(tool_call(f"e{i}", "embed", {"texts": ["a few words"]}))
+            assert not answer["result"].get("isError"), answer
+        started = time.monotonic()
+        if stop == "SIGTERM":
+            server.proc.send_signal(signal.SIGTERM)
+        else:
+            assert server.proc.stdin is not None
+            server.proc.stdin.close()
+        code = server.proc.wait(timeout=30)
+        elapsed = time.monotonic() - started
+    print(f"\n{stop} with the ledger locked: exited {elapsed:.2f} s later")
+    assert code == 0 and elapsed < 3.0, (code, elapsed)
+    assert Ledger(data / "usage.sqlite3").totals()[0].calls == 4  # the 3 calls, set aside and written in now
+
+
+@pytest.mark.anyio
+async def test_a_read_only_index_folder_still_serves_what_is_indexed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Finding 3. Root writes anywhere, so the folder's refusal is the one SQLite gives (unable to open)."""
+    root = write_corpus(tmp_path / "root", project=False)
+    settings = search_settings(root, data_dir=tmp_path / "data")
+    async with client_on(bow_engine(), settings) as client:
+        await search(client, "penalty clause")
+
+    def read_only_folder(path: Path, **_kwargs: object) -> sqlite3.Connection:
+        raise db.store_error(path, sqlite3.OperationalError("unable to open database file"))
+
+    monkeypatch.setattr(index_store, "connect", read_only_folder)
+    async with client_on(bow_engine(), settings) as client:
+        for _ in range(2):
+            found = await search(client, "penalty clause")
+            assert found["passages"] and "contracts.md" in found["passages"][0]["path"]
+            assert "is read-only: this searched what was indexed before" in found["index"]["rebuilt"]
+    assert caplog.text.count("searching what it already holds") == 1  # said once

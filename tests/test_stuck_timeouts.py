@@ -69,8 +69,9 @@ def test_timeout_lands_while_indexing_a_huge_file(tiny_chat: Path, tiny_embed: P
         answer = server.call(tool_call("s", "search", {"query": "word5"}))
         elapsed = time.monotonic() - started
         text = answer["result"]["content"][0]["text"]
+        print(f"\nanswered {elapsed:.2f} s after the call was sent (--timeout 2)")
         assert answer["result"]["isError"] and "--timeout of 2 s" in text, answer
-        # Measured 2.1-2.4 s on an idle machine (19.7 s before); the margin is for a loaded CI runner.
+        # Measured 2.95-4.2 s under load average 13-16 (19.7 s before); the margin is for a loaded runner.
         assert elapsed < 6.0, f"answered after {elapsed:.1f} s"
     finally:
         assert server.close() == 0
@@ -96,6 +97,7 @@ def test_a_stop_signal_lands_while_indexing(
     answer: dict[str, Any] = server.wait("s")
     code = server.proc.wait(timeout=10)
     elapsed = time.monotonic() - started
+    print(f"\n{signum.name}: answered and exited {elapsed:.2f} s after the signal")
     assert answer["result"]["isError"] and "shutting down" in answer["result"]["content"][0]["text"], answer
-    # Measured 0.4-0.9 s on an idle machine; the margin is for a loaded CI runner.
+    # Measured 0.3-2.3 s under load average 13-16; the margin is for a loaded runner.
     assert code == 0 and elapsed < 4.0, f"exit {code} after {elapsed:.2f} s"

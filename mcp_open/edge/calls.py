@@ -16,6 +16,7 @@ from mcp_types import ListRootsResult
 
 from mcp_open.edge import recording
 from mcp_open.edge.lifecycle import CallStopped, in_flight_of
+from mcp_open.edge.results import ResultLimits
 from mcp_open.edge.roots import root_paths
 from mcp_open.engines.protocol import Cancelled
 from mcp_open.errors import McpOpenError, os_error_meaning
@@ -50,7 +51,8 @@ class CallRunner:
         """Run one call, recorded in the usage ledger (when the server keeps one)."""
         if self.recorder is None:
             return await self._run(ctx, work)
-        return await recording.recorded(ctx, self.recorder, lambda: self._run(ctx, work))
+        limits = ResultLimits(self.settings.max_result_tokens, can_write=not self.settings.read_only)
+        return await recording.recorded(ctx, self.recorder, lambda: self._run(ctx, work), limits)
 
     async def _run(self, ctx: Context, work: Callable[[CallContext], Awaitable[T]]) -> T:
         """Run one call with progress, the timeout and errors turned into tool errors."""

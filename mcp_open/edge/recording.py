@@ -12,14 +12,16 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel
 
-from mcp_open.edge.results import compact, shaped
+from mcp_open.edge.results import ResultLimits, compact, shaped
 from mcp_open.features.accounting.account import FinishedCall
 from mcp_open.features.accounting.recorder import Recorder
 
 T = TypeVar("T")
 
 
-async def recorded(ctx: Context, recorder: Recorder, run: Callable[[], Awaitable[T]]) -> T:
+async def recorded(
+    ctx: Context, recorder: Recorder, run: Callable[[], Awaitable[T]], limits: ResultLimits | None = None
+) -> T:
     """Run a call and queue it for the ledger, whether it succeeds, fails or is cancelled."""
     started = time.perf_counter()
     tool, arguments = _request(ctx)
@@ -32,7 +34,7 @@ async def recorded(ctx: Context, recorder: Recorder, run: Callable[[], Awaitable
     except anyio.get_cancelled_exc_class():
         recorder.submit(_failed(tool, arguments, "", started))
         raise
-    recorder.submit(_finished(tool, arguments, result, started))
+    recorder.submit(_finished(tool, arguments, result, started, limits))
     return result
 
 
@@ -43,13 +45,15 @@ def _request(ctx: Context) -> tuple[str, str]:
     return str(params.get("name", "")), json.dumps(arguments, ensure_ascii=False, separators=(",", ":"))
 
 
-def _finished(tool: str, arguments: str, result: object, started: float) -> FinishedCall:
+def _finished(
+    tool: str, arguments: str, result: object, started: float, limits: ResultLimits | None = None
+) -> FinishedCall:
     """A successful call; what the agent reads is the result as compact JSON (the text block the client gets,
     with embed's vectors counted in, since an agent that asked for vectors reads them from structuredContent).
     A result too large to send reaches the client as an error, and is recorded as that error."""
     data = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
     if isinstance(data, dict):
-        sent = shaped(tool, {"content": [], "structuredContent": data})
+        sent = shaped(tool, {"content": [], "structuredContent": data}, limits)
         if sent.get("isError"):
             return _failed(tool, arguments, sent["content"][0]["text"], started)
     text = compact(data) if isinstance(data, dict) else json.dumps(data, default=str)

@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import get_args
 
 import anyio
 import anyio.to_thread
@@ -14,11 +15,12 @@ from mcp.server import MCPServer
 from mcp_open import __version__
 from mcp_open.edge.calls import CallRunner
 from mcp_open.edge.protocol import protocol_answers
-from mcp_open.edge.results import shape_results
+from mcp_open.edge.results import ResultLimits, result_shaper
 from mcp_open.edge.rpcerrors import explain_errors
+from mcp_open.edge.surface import model_view
 from mcp_open.edge.tools import embed, generate, info, languages, rank, search, translate
 from mcp_open.edge.wiring import App, compose
-from mcp_open.settings import Settings
+from mcp_open.settings import Settings, ToolName
 
 log = logging.getLogger(__name__)
 notice = logging.getLogger("mcp_open.notice")  # plain lines for the operator, on stderr
@@ -35,6 +37,8 @@ TOOLS: tuple[Mount, ...] = (
     lambda mcp, app, runner: languages.register(mcp, app.translator),
     lambda mcp, app, runner: info.register(mcp, app.about.info),
 )
+
+TOOL_NAMES: tuple[str, ...] = get_args(ToolName)
 
 SERVER_INSTRUCTIONS = (
     "mcp-open runs an open model (Qwen by default) on this machine. Delegate routine work to it to save "
@@ -91,18 +95,23 @@ def build_server(settings: Settings, app: App | None = None) -> MCPServer:
                 app.close()
                 log.info("models closed")
 
+    limits = ResultLimits(settings.max_result_tokens, can_write=not settings.read_only)
     mcp = MCPServer(
         "mcp-open",
         version=__version__,
         instructions=SERVER_INSTRUCTIONS,
         lifespan=lifespan,
         log_level="INFO" if settings.verbose else "WARNING",
-        middleware=[explain_errors, shape_results],
+        middleware=[explain_errors, result_shaper(limits)],
     )
     mcp.middleware.append(protocol_answers(lambda: _tool_names(mcp)))
+    mcp.middleware.append(model_view(mcp, settings.read_only, {m.NAME: m.WRITES for m in (generate, translate, embed)}))
     runner = CallRunner(mcp, settings, app.recorder)
     for mount in TOOLS:
         mount(mcp, app, runner)
+    for name in TOOL_NAMES:
+        if settings.tools and name not in settings.tools:
+            mcp.remove_tool(name)  # --tools: offer only these
     return mcp
 
 

@@ -48,9 +48,23 @@ class _Tokenizer:
         self.tokens = [SPECIAL_PREFIX + p if i in vocab.special else p for i, p in enumerate(vocab.pieces)]
         self.special_token_ids = sorted(vocab.special)
         self._tokenize = vocab.tokenize
+        self._special = vocab.special
+        self._pieces = vocab.pieces
 
     def __call__(self, text: bytes) -> list[int]:
-        return self._tokenize(text)
+        tokens = self._tokenize(text)
+        if not self._special.intersection(tokens):
+            return tokens
+        # Some vocabularies hold text as control tokens (Gemma's "<b>", "<h1>"), which the tokenizer picks even for
+        # plain text; the grammar never allows a control token, so such text is spelled with ordinary tokens.
+        spelled: list[int] = []
+        for token in tokens:
+            if token in self._special:
+                piece = self._pieces[token]
+                spelled += [t for k in range(len(piece)) for t in self._tokenize(piece[k : k + 1])]
+            else:
+                spelled.append(token)
+        return spelled
 
 
 class Guides:
@@ -65,6 +79,7 @@ class Guides:
         wrapper = llguidance.TokenizerWrapper(_Tokenizer(vocab))
         self.tokenizer = llguidance.LLTokenizer(wrapper, n_vocab=self.n_vocab, eos_token=self.end_tokens)
         self.digits = [len(p) if p.isdigit() else 0 for p in vocab.pieces]  # digit characters of digit-only tokens
+        self.special = vocab.special - set(self.end_tokens)
 
     def compile(self, constraint: Constraint) -> Guide:
         """A fresh matcher for one completion; a grammar llguidance cannot build is a clear error."""
@@ -75,7 +90,7 @@ class Guides:
                 f"the constraint cannot be enforced: {first_line(matcher.get_error())}. Simplify the schema (see the "
                 "supported subset in the README); nothing was generated"
             )
-        return Guide(matcher, self.n_vocab, self.end_tokens[0], self.digits)
+        return Guide(matcher, self.n_vocab, self.end_tokens[0], self.digits, self.special)
 
 
 def first_line(error: str, limit: int = 200) -> str:
@@ -107,8 +122,16 @@ def grammar_of(constraint: Constraint) -> str:
 class Guide:
     """The grammar's state during one completion."""
 
-    def __init__(self, matcher: llguidance.LLMatcher, n_vocab: int, end_token: int, digits: list[int]) -> None:
+    def __init__(
+        self,
+        matcher: llguidance.LLMatcher,
+        n_vocab: int,
+        end_token: int,
+        digits: list[int],
+        special: frozenset[int] = frozenset(),
+    ) -> None:
         self._matcher = matcher
+        self._special = special
         self._n_vocab = n_vocab
         self._digits = digits
         self._digit_run = 0
@@ -120,6 +143,8 @@ class Guide:
     def allows(self, token: int) -> bool:
         """Whether the grammar accepts this token next (cheap: no mask is built) and it does not prolong a loop."""
         if self._digit_run >= MAX_DIGIT_RUN and self._digits[token]:
+            return False
+        if token in self._special:  # validate_tokens can pass a control token where the grammar forces bytes
             return False
         return bool(self._matcher.validate_tokens([token]) == 1)
 
@@ -134,6 +159,8 @@ class Guide:
             other = allowed & (np.asarray(self._digits[: len(allowed)]) == 0)
             allowed = other if other.any() else allowed  # a pattern that demands more digits still gets them
         logits[: len(allowed)][~allowed] = -np.inf
+        if self._special:
+            logits[np.fromiter(self._special, dtype=np.int64)] = -np.inf
 
     def accept(self, token: int) -> list[int]:
         """Advance past a token; returns the tokens the grammar now forces (already accepted)."""

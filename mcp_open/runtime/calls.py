@@ -78,6 +78,8 @@ class CallContext:
             anyio.from_thread.check_cancelled()
         except self._cancelled_exc:
             return True
+        except RuntimeError:  # a thread of its own (a model load left to finish for the next call): never cancelled
+            return False
         return False
 
     async def run_abandonable(self, fn: Callable[[], T]) -> T:

@@ -10,18 +10,17 @@ from mcp_types import ToolAnnotations
 from pydantic import Field
 
 from mcp_open.edge.calls import CallRunner
-from mcp_open.edge.tools.args import FilesArg, RootsIn
+from mcp_open.edge.tools.args import FilesArg, OverwriteArg, RootsOut
 from mcp_open.features.common.schemas import EmbedResult
 from mcp_open.features.embed.embedder import Embedder
 
 NAME = "embed"
+WRITES = "`output_path` writes them to a file instead."
 DESCRIPTION = (
-    "Embed texts as vectors with the local embedding model (one vector per text, in order). Prefer `rank` "
-    "for search: vectors are long and rarely useful in a conversation. `dimensions` truncates vectors "
-    "(Matryoshka) and renormalises; `truncate` cuts texts longer than the model's context instead of failing. "
-    "`files` instead of `texts` embeds each whole file (one vector per file; `paths` says which)."
+    "Vectors from the local embedding model, one per text or file. They are long: prefer `rank` or `search`. " + WRITES
 )
-ANNOTATIONS = ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=False, idempotent_hint=True)
+# It writes a file when given output_path (replacing one only with overwrite=true); the same call writes the same.
+ANNOTATIONS = ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=False, idempotent_hint=True)
 
 
 def register(mcp: MCPServer, embedder: Embedder, runner: CallRunner) -> None:
@@ -30,12 +29,14 @@ def register(mcp: MCPServer, embedder: Embedder, runner: CallRunner) -> None:
     @mcp.tool(name=NAME, description=DESCRIPTION, annotations=ANNOTATIONS)
     async def embed(
         ctx: Context,
-        client_roots: RootsIn,
+        client_roots: RootsOut,
         texts: Annotated[str | list[str] | None, Field(description="A text or a list of texts.")] = None,
-        normalize: Annotated[bool, Field(description="Scale vectors to unit length.")] = True,
-        dimensions: Annotated[int | None, Field(ge=1, description="Keep only the first N components.")] = None,
+        normalize: Annotated[bool, Field(description="Default true.")] = True,
+        dimensions: Annotated[int | None, Field(ge=1, description="Keep the first N components.")] = None,
         truncate: Annotated[bool, Field(description="Cut over-long texts instead of failing.")] = False,
         files: FilesArg = None,
+        output_path: Annotated[str | None, Field(description="A .npy or .jsonl file.")] = None,
+        overwrite: OverwriteArg = False,
     ) -> EmbedResult:
         """Embed texts or whole files."""
         items = [texts] if isinstance(texts, str) else texts or []
@@ -50,5 +51,7 @@ def register(mcp: MCPServer, embedder: Embedder, runner: CallRunner) -> None:
                 call=call,
                 files=files or [],
                 roots=roots,
+                output_path=output_path,
+                overwrite=overwrite,
             ),
         )

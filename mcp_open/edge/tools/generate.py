@@ -15,19 +15,11 @@ from mcp_open.features.common.schemas import ChatMessage, GenerateRequest, Gener
 from mcp_open.features.generate.generator import Generator
 
 NAME = "generate"
+WRITES = "`output_path` writes the answer to disk and returns a receipt."
 DESCRIPTION = (
-    "Generate text with the local model. Give either `prompt` (one user message) or `messages` (chat turns "
-    "with role system/user/assistant), optionally a `system` prompt. Good for drafting, rewriting, "
-    "summarising, classification and extraction that do not need a frontier model. `thinking` (Qwen3) lets "
-    "the model reason first; the reasoning comes back in `reasoning`, the answer in `text`. `max_tokens` "
-    "bounds the output; usage reports tokens and speed. Files: `files` are read on the server as the material "
-    "(each marked with its path; text in any encoding, Markdown, code, CSV, JSON, HTML, PDF with page marks) and "
-    "`prompt`/`messages` is the instruction. `each: true` runs the instruction once per file and returns one "
-    "answer per file in `files`. `output_path` writes the answer (a folder for each=true, names kept) and returns "
-    "a short receipt in `written` instead of the text; existing files are replaced only with `overwrite: true`. "
-    "Material longer than the context is an error with the token counts, never cut. For extraction and "
-    "classification pass `json_schema` (the answer is JSON that matches it, parsed into `data`; with `each`, one "
-    "object per file, or JSON Lines to `output_path`) or `choices` (the answer is exactly one of them)."
+    "Run the local open model on routine work (drafting, rewriting, summarising, extraction). `files` are the "
+    "material, read on the server; `each` runs once per file. `json_schema` or `choices` constrain the answer "
+    "(parsed into `data`). " + WRITES
 )
 # It writes files when given output_path, and replaces them only with overwrite=true.
 ANNOTATIONS = ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=False, idempotent_hint=False)
@@ -41,41 +33,31 @@ def register(mcp: MCPServer, generator: Generator, runner: CallRunner) -> None:
     async def generate(
         ctx: Context,
         client_roots: RootsOut,
-        prompt: Annotated[str | None, Field(description="The user's request. Give this or `messages`.")] = None,
-        messages: Annotated[
-            list[ChatMessage] | None, Field(description="Chat turns, oldest first. Give this or `prompt`.")
-        ] = None,
-        system: Annotated[str | None, Field(description="System prompt: role, rules, output format.")] = None,
+        prompt: Annotated[str | None, Field(description="The request (or give `messages`).")] = None,
+        messages: Annotated[list[ChatMessage] | None, Field(description="Chat turns, oldest first.")] = None,
+        system: Annotated[str | None, Field(description="System prompt.")] = None,
         max_tokens: Annotated[
             int,
-            Field(ge=1, description="Most tokens to generate (the server's --max-tokens caps it; 4096 unless set)."),
+            Field(ge=1, description="Most tokens to write; default 512."),
         ] = default_max_tokens,
         temperature: Annotated[
             float | None,
-            Field(ge=0, le=2, allow_inf_nan=False, description="Randomness; 0 is greedy. Default 0.7 (0.6 thinking)."),
+            Field(ge=0, le=2, allow_inf_nan=False, description="0 is greedy; default 0.7."),
         ] = None,
-        top_p: Annotated[
-            float | None, Field(gt=0, le=1, allow_inf_nan=False, description="Nucleus sampling. Default 0.8.")
-        ] = None,
-        top_k: Annotated[int, Field(ge=0, le=1000, description="Sample from the k likeliest tokens.")] = 20,
-        min_p: Annotated[
-            float, Field(ge=0, le=1, allow_inf_nan=False, description="Drop tokens below this share of the top.")
-        ] = 0.0,
-        repeat_penalty: Annotated[
-            float, Field(ge=0.5, le=2, allow_inf_nan=False, description="Above 1 discourages repeats.")
-        ] = 1.0,
-        seed: Annotated[int | None, Field(ge=0, le=2**32 - 2, description="Fix for repeatable sampling.")] = None,
-        stop: Annotated[list[str] | None, Field(max_length=16, description="Stop before any of these.")] = None,
-        thinking: Annotated[bool, Field(description="Let Qwen3 reason before answering.")] = False,
+        top_p: Annotated[float | None, Field(gt=0, le=1, allow_inf_nan=False)] = None,
+        top_k: Annotated[int, Field(ge=0, le=1000)] = 20,
+        min_p: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = 0.0,
+        repeat_penalty: Annotated[float, Field(ge=0.5, le=2, allow_inf_nan=False)] = 1.0,
+        seed: Annotated[int | None, Field(ge=0, le=2**32 - 2)] = None,
+        stop: Annotated[list[str] | None, Field(max_length=16, description="Stop strings.")] = None,
+        thinking: Annotated[bool, Field(description="Reason first (into `reasoning`).")] = False,
         json_schema: Annotated[
             dict[str, Any] | None,
-            Field(description="Answer as JSON matching this JSON Schema (enforced while decoding); see `data`."),
+            Field(description="JSON Schema the answer must match."),
         ] = None,
-        choices: Annotated[
-            list[str] | None, Field(description="The answer is exactly one of these strings; see `data`.")
-        ] = None,
+        choices: Annotated[list[str] | None, Field(description="The answer is one of these.")] = None,
         files: FilesArg = None,
-        each: Annotated[bool, Field(description="Run the instruction once per file; one result per file.")] = False,
+        each: Annotated[bool, Field(description="Once per file.")] = False,
         output_path: OutputArg = None,
         overwrite: OverwriteArg = False,
     ) -> GenerateResult:

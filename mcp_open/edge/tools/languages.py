@@ -9,7 +9,7 @@ from mcp_open.features.common.schemas import LanguagesResult
 from mcp_open.features.translate.translator import Translator
 
 NAME = "languages"
-DESCRIPTION = "List the language codes `translate` accepts, with English and native names."
+DESCRIPTION = "The language codes `translate` accepts, with names."
 ANNOTATIONS = ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=False, idempotent_hint=True)
 
 

@@ -15,14 +15,7 @@ from mcp_open.features.common.schemas import RankResult
 from mcp_open.features.embed.embedder import Embedder
 
 NAME = "rank"
-DESCRIPTION = (
-    "Rank `documents` by meaning against a `query` on the server, with the local embedding model, and return "
-    "the `top_k` best as {index, score, text snippet}. Use this instead of pulling raw embeddings into the "
-    "conversation: semantic search, deduplication, picking the relevant files or passages. `files` instead of "
-    "`documents` ranks the passages of those files (paragraphs of up to about 1,200 characters, cut as `search` "
-    "cuts them), each result "
-    "with its `path`, first `line` and, for PDFs, `page`."
-)
+DESCRIPTION = "Rank `documents`, or the passages of `files`, by meaning against `query`; returns the best, with scores."
 ANNOTATIONS = ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=False, idempotent_hint=True)
 
 
@@ -33,9 +26,9 @@ def register(mcp: MCPServer, embedder: Embedder, runner: CallRunner) -> None:
     async def rank(
         ctx: Context,
         client_roots: RootsIn,
-        query: Annotated[str, Field(description="What you are looking for.")],
-        documents: Annotated[list[str] | None, Field(description="Candidate texts to rank.")] = None,
-        top_k: Annotated[int, Field(ge=1, le=10_000, description="How many of the best to return.")] = 5,
+        query: Annotated[str, Field(description="What to look for.")],
+        documents: Annotated[list[str] | None, Field(description="Texts to rank.")] = None,
+        top_k: Annotated[int, Field(ge=1, le=10_000, description="How many; default 5.")] = 5,
         instruction: InstructionArg = None,
         files: FilesArg = None,
     ) -> RankResult:

@@ -17,12 +17,8 @@ from mcp_open.features.search.searcher import Searcher
 
 NAME = "search"
 DESCRIPTION = (
-    "Search the user's files (folders, files or globs inside the allowed folders) for the passages that answer "
-    "`query`, and return only those: path, line range (page for PDF), score, the passage text and whether it "
-    "matched by meaning, by words or both. Use it instead of reading whole files into the conversation. The "
-    "first search of a folder indexes it (with progress); later searches re-embed only files that changed. "
-    "`mode`: hybrid (default; best for most queries), semantic (paraphrases) or lexical (exact identifiers, "
-    "names, error codes)."
+    "The passages of the user's files that answer `query`, with path and lines: use it instead of reading "
+    "whole files. A folder's first search indexes it (slow once)."
 )
 # Reads only, though it keeps the lasting index current as a side effect the user never sees.
 ANNOTATIONS = ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=False, idempotent_hint=True)
@@ -35,14 +31,14 @@ def register(mcp: MCPServer, searcher: Searcher, runner: CallRunner) -> None:
     async def search(
         ctx: Context,
         client_roots: Annotated[ListRootsResult | None, Resolve(roots_for_search)],
-        query: Annotated[str, Field(description="What you are looking for, in words or as an exact identifier.")],
+        query: Annotated[str, Field(description="Words, or an exact identifier.")],
         paths: Annotated[
             list[str] | None,
-            Field(description="Folders, files or globs inside the allowed folders; default: all of them."),
+            Field(description="Folders, files or globs; default: all."),
         ] = None,
-        top_k: Annotated[int, Field(ge=1, le=100, description="How many passages to return.")] = 5,
+        top_k: Annotated[int, Field(ge=1, le=100, description="How many; default 5.")] = 5,
         instruction: InstructionArg = None,
-        mode: Annotated[SearchMode, Field(description="hybrid (meaning and words), semantic or lexical.")] = "hybrid",
+        mode: Annotated[SearchMode, Field(description="Default hybrid; lexical for exact words.")] = "hybrid",
     ) -> SearchResult:
         """Search the user's files."""
         roots = runner.local_roots(client_roots)

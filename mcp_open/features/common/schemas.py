@@ -16,8 +16,8 @@ TagHandling = Literal["xml", "html"]
 class ChatMessage(BaseModel):
     """One chat turn."""
 
-    role: Role = Field(description="Who speaks: system, user or assistant.")
-    content: str = Field(description="What they say.")
+    role: Role  # the enum says it all; every word here is sent to the calling model each turn
+    content: str
 
 
 class GenerateRequest(BaseModel):
@@ -178,15 +178,27 @@ class EmbedUsage(BaseModel):
 VECTORS_SCHEMA = WithJsonSchema({"type": "array", "items": {"type": "array"}})
 
 
+class WrittenVectors(BaseModel):
+    """A receipt for vectors written to a file instead of returned."""
+
+    path: str = Field(description="Where they were written (relative to its allowed folder when unambiguous).")
+    format: Literal["npy", "jsonl"] = Field(description="npy: one float32 array, a row per text; jsonl: a line each.")
+    count: int = Field(description="Vectors written, one per text or file, in order.")
+    bytes: int = Field(description="Size of the file.")
+
+
 class EmbedResult(BaseModel):
     """What embed returns."""
 
-    embeddings: Annotated[list[list[float]], VECTORS_SCHEMA] = Field(description="One vector per input text, in order.")
+    embeddings: Annotated[list[list[float]], VECTORS_SCHEMA] = Field(
+        description="One vector per input text, in order; empty when written to output_path."
+    )
     dimensions: int
     truncated: list[int] = Field(description="Indexes of texts cut to fit the context (truncate=true).")
     usage: EmbedUsage
     model: str
     paths: list[str] | None = Field(default=None, description="With files: the file of each vector, in order.")
+    written: WrittenVectors | None = Field(default=None, description="With output_path: where the vectors went.")
 
 
 class RankedDocument(BaseModel):

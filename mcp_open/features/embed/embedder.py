@@ -12,6 +12,7 @@ from mcp_open.features.common.embedding import check_texts, query_text
 from mcp_open.features.common.limits import check_rank_size
 from mcp_open.features.common.schemas import EmbedResult, EmbedUsage, RankedDocument, RankResult
 from mcp_open.features.embed.embedding import embed_texts, rank, shape_vectors, to_lists
+from mcp_open.features.embed.written import vectors_target, write_vectors
 from mcp_open.features.files import material
 from mcp_open.features.files.folders import Folders
 from mcp_open.runtime.calls import CallContext
@@ -37,8 +38,12 @@ class Embedder:
         call: CallContext,
         files: Sequence[str] = (),
         roots: Sequence[Path] = (),
+        output_path: str | None = None,
+        overwrite: bool = False,
     ) -> EmbedResult:
-        """Embed texts (or whole files), one vector each, in order."""
+        """Embed texts (or whole files), one vector each, in order; returned, or written to output_path."""
+        box = self.folders.sandbox(roots)
+        target = vectors_target(box, output_path, overwrite=overwrite) if output_path else None
         sources = await self._sources(texts, files, "texts", roots, call)
         texts = [s.doc.text for s in sources] if sources else texts
         check_texts(texts)
@@ -46,13 +51,18 @@ class Embedder:
             started = time.perf_counter()
             done = await call.run_in_thread(lambda: embed_texts(model.engine, texts, truncate, call))
         vectors = shape_vectors(done.vectors, normalize=normalize, dimensions=dimensions)
+        paths = [s.shown for s in sources] or None
+        written = None
+        if target is not None:
+            written = await call.run_in_thread(lambda: write_vectors(box, target, vectors, paths, overwrite=overwrite))
         return EmbedResult(
-            embeddings=to_lists(vectors),
+            embeddings=[] if written else to_lists(vectors),
             dimensions=int(vectors.shape[1]),
             truncated=done.truncated,
             usage=_embed_usage(done, len(texts), started),
             model=model.name,
-            paths=[s.shown for s in sources] or None,
+            paths=paths,
+            written=written,
         )
 
     async def rank(

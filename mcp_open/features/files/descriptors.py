@@ -78,8 +78,8 @@ class Tree:
         finally:
             found.close()
 
-    def parent(self, path: Path, *, create: bool) -> Opened:
-        """The folder a new file goes into, held open; missing folders are made when create; no link is followed."""
+    def parent(self, path: Path) -> Opened:
+        """The folder a new file goes into, held open; missing folders are made; no link is followed."""
         root = self.root_of(path)
         if root is None:
             raise Refused("outside")
@@ -87,7 +87,7 @@ class Tree:
         fd = _open_root(root)
         try:
             for name in names:
-                fd = _descend(fd, name, create=create)
+                fd = _descend(fd, name)
             info = os.fstat(fd)
             verify(fd, root.joinpath(*names))
         except BaseException:
@@ -110,6 +110,7 @@ class Tree:
                         raise Refused(_why(exc)) from None
                     if not follow:
                         raise Refused("changed") from None
+                    os.close(fd)  # the walk restarts from the link's target: nothing of this one is kept
                     return Path(os.path.normpath(here / target)).joinpath(*names[index + 1 :])
                 os.close(fd)
                 fd = child
@@ -138,14 +139,12 @@ def _open_root(root: Path) -> int:
         raise Refused("changed" if exc.errno in (errno.ELOOP, errno.ENOTDIR) else _why(exc)) from None
 
 
-def _descend(fd: int, name: str, *, create: bool) -> int:
-    """The sub-folder name of fd (made when missing and create), replacing fd (closed)."""
+def _descend(fd: int, name: str) -> int:
+    """The sub-folder name of fd (made when missing), replacing fd (closed)."""
     for _attempt in range(3):
         try:
             child = os.open(name, DIR_FLAGS, dir_fd=fd)
         except FileNotFoundError:
-            if not create:
-                raise Refused("missing") from None
             with suppress(FileExistsError):
                 os.mkdir(name, 0o777, dir_fd=fd)
             continue

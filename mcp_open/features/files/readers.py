@@ -59,14 +59,8 @@ def kind_of(path: Path) -> str:
     return KINDS.get(path.suffix.lower(), "text")
 
 
-def looks_binary(path: Path) -> bool:
-    """True for files that are not text (PDFs count as text: they have a text layer to read)."""
-    with path.open("rb") as handle:
-        return binary_head(handle.read(SNIFF_BYTES), kind_of(path))
-
-
 def binary_head(head: bytes, kind: str) -> bool:
-    """Whether a file's first bytes say it is not text (a PDF must start like one)."""
+    """Whether a file's first bytes say it is not text (PDFs count as text when they start like one)."""
     if kind == "pdf":
         return not head.startswith(b"%PDF-")
     return _binary_bytes(head)

@@ -88,10 +88,7 @@ class Sandbox:
     def output_location(self, spec: str) -> Path:
         """The real path an output spec names: links in the part that exists resolved inside the roots, checked."""
         self._require_roots()
-        lexical = self._output_lexical(spec)
-        root = self.tree.root_of(lexical)
-        if root is None:
-            raise FileAccessError(self._outside(spec))
+        root, lexical = self._output_lexical(spec)
         parts = lexical.relative_to(root).parts
         for depth in range(len(parts), -1, -1):
             try:
@@ -185,9 +182,9 @@ class Sandbox:
             return [real] if self.contains(real) else []
         return [c for c in (Path(os.path.normpath(root / raw)) for root in self.roots) if self.contains(c)]
 
-    def _output_lexical(self, spec: str) -> Path:
-        """The path an output spec names; a relative one must belong to exactly one allowed folder."""
-        candidates = self._candidates(spec)
+    def _output_lexical(self, spec: str) -> tuple[Path, Path]:
+        """The root and the path an output spec names; a relative one must belong to exactly one allowed folder."""
+        candidates = [(root, c) for c in self._candidates(spec) if (root := self.tree.root_of(c)) is not None]
         if not candidates:
             raise FileAccessError(self._outside(spec))
         if _path_of(spec).is_absolute() or len(self.roots) == 1:
@@ -195,7 +192,11 @@ class Sandbox:
         first = _path_of(spec).parts[0]
         holders = [root for root in self.roots if os.path.lexists(root / first)]
         if len(holders) == 1:
-            return Path(os.path.normpath(holders[0] / _path_of(spec)))
+            lexical = Path(os.path.normpath(holders[0] / _path_of(spec)))
+            root = self.tree.root_of(lexical)
+            if root is None:
+                raise FileAccessError(self._outside(spec))
+            return root, lexical
         where = ", ".join(str(root) for root in (holders or self.roots))
         raise FileAccessError(
             f"'{spec}' could name a place in more than one allowed folder ({where}); pass the output path "

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import fnmatch
+import re
 from collections.abc import Iterable
-from fnmatch import fnmatchcase
 
 # Folders whose whole content is secret (credentials, keys, tokens, history of a repository).
 SECRET_FOLDERS = frozenset(
@@ -18,6 +19,8 @@ SECRET_FILES = (
     "authorized_keys", "known_hosts", ".bash_history", ".zsh_history", ".python_history", ".psql_history",
     "service-account*.json",
 )  # fmt: skip
+# One expression for all of them: checked for every name a glob or walk meets.
+SECRET_PATTERN = re.compile("|".join(fnmatch.translate(pattern) for pattern in SECRET_FILES))
 SECRET_HINT = "restart the server with --allow-secret-files if it really must"
 
 
@@ -29,7 +32,7 @@ def is_hidden(name: str) -> bool:
 def is_secret_name(name: str) -> bool:
     """A file or folder name that usually holds secrets."""
     lowered = name.lower()
-    return lowered in SECRET_FOLDERS or any(fnmatchcase(lowered, pattern) for pattern in SECRET_FILES)
+    return lowered in SECRET_FOLDERS or SECRET_PATTERN.match(lowered) is not None
 
 
 def secret_part(parts: Iterable[str]) -> str | None:

@@ -40,7 +40,7 @@ class StagedWrites:
         """Write text (or a document's bytes) to a temp file in target's folder (no link followed); returns its size."""
         shown = shown or self.box.shown(target)
         try:
-            parent = self.box.tree.parent(target, create=True)
+            parent = self.box.tree.parent(target)
         except Refused as exc:
             raise FileAccessError(self.box.refusal(exc, shown) + "; nothing was written") from None
         temp = f".{target.name}.{secrets.token_hex(4)}.part"
@@ -157,7 +157,7 @@ def _failed(shown: str, exc: OSError) -> FileAccessError:
     return FileAccessError(f"'{shown}' could not be written ({exc.strerror}); nothing was written")
 
 
-def write_atomic(box: Sandbox, target: Path, text: str, *, overwrite: bool) -> int:
+def write_atomic(box: Sandbox, target: Path, text: str | bytes, *, overwrite: bool) -> int:
     """Write one file atomically inside the sandbox; returns its size in bytes."""
     with StagedWrites(box) as staged:
         size = staged.stage(target, text, overwrite=overwrite)

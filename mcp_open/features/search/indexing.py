@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mcp_open.engines.pieces import split_pieces
+from mcp_open.engines.pieces import iter_pieces
 from mcp_open.engines.protocol import Cancelled, Engine, Hooks
 from mcp_open.errors import McpOpenError
 from mcp_open.features.common.embedding import unit_rows
@@ -139,7 +139,7 @@ class Syncer:
     def _count(self, text: str) -> int:
         """Tokens of text, counted in pieces with a cancel check between (one huge line took minutes whole)."""
         total = 0
-        for piece in split_pieces(text, COUNT_PIECE_CHARS):
+        for piece in iter_pieces(text, COUNT_PIECE_CHARS):
             if self.should_stop():
                 raise Cancelled
             total += self.engine.count_tokens(piece)

@@ -45,7 +45,7 @@ def constraint_for(source: str, hits: list[Hit], *, keep: bool, multiline: bool,
     required = [h.required() for h in hits] + (grammar.kept_pieces(source) if keep else [])
     if not required:
         return None
-    return Constraint(lark=grammar.single(source, required, multiline=multiline, end=end))
+    return Constraint(lark=grammar.single(source, required, multiline=multiline, end=end, strict=keep))
 
 
 def translated(

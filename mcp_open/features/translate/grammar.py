@@ -12,6 +12,7 @@ ANY = "(?:.|\\n)"
 # enough for any language's expansion, and the bound is what forces a required piece the model does not write.
 GROWTH = 3
 SLACK = 24
+PIECE_OPENERS = "{}<>%$`\\&#@"  # characters that open or close a protected piece
 
 
 @dataclass(frozen=True)
@@ -41,13 +42,17 @@ def kept_pieces(source: str) -> list[Required]:
     return [Required(s.start, s.end, literal(s.text)) for s in placeholders.spans(source)]
 
 
-def unit(name: str, source: str, required: list[Required], *, multiline: bool) -> tuple[str, list[str]]:
+def unit(
+    name: str, source: str, required: list[Required], *, multiline: bool, strict: bool = False
+) -> tuple[str, list[str]]:
     """One translated unit: free text and the required pieces in source order, each gap bounded.
 
     Returns the rule's body and its terminals. A piece's terminal is "text without the piece, then the piece", so
-    the lexer (greedy, no backtracking) ends it right after the piece instead of running past it.
+    the lexer (greedy, no backtracking) ends it right after the piece instead of running past it. With strict (every
+    protected piece required), free text may not hold digits or the characters that open a piece, so the model
+    cannot invent a number or a stray tag: those come only from the required pieces.
     """
-    chars = ANY if multiline else LINE
+    chars = free_chars(source, multiline=multiline, strict=strict)
     body, terminals, done = [], [], 0
     for k, piece in enumerate(sorted(required, key=lambda r: (r.start, r.end))):
         gap = GROWTH * max(0, piece.start - done) + SLACK
@@ -59,9 +64,23 @@ def unit(name: str, source: str, required: list[Required], *, multiline: bool) -
     return " ".join(body), terminals
 
 
-def single(source: str, required: list[Required], *, multiline: bool, end: str = "") -> str:
+def free_chars(source: str, *, multiline: bool, strict: bool) -> str:
+    """The character class of free text: no newline in a line; strict: no digits, no piece-opening characters."""
+    if not strict:
+        return ANY if multiline else LINE
+    free, last = [], 0
+    for span in placeholders.spans(source):
+        free.append(source[last : span.start])
+        last = span.end
+    free.append(source[last:])
+    plain = "".join(free)
+    banned = [c for c in PIECE_OPENERS if c not in plain]
+    return "[^" + ("" if multiline else "\\n") + "0-9" + "".join(literal(c) for c in banned) + "]"
+
+
+def single(source: str, required: list[Required], *, multiline: bool, end: str = "", strict: bool = False) -> str:
     """The whole grammar for one unit (end: a literal that closes it, e.g. the newline a base model stops at)."""
-    body, terminals = unit("U", source, required, multiline=multiline)
+    body, terminals = unit("U", source, required, multiline=multiline, strict=strict)
     closing = f" {_quoted(end)}" if end else ""
     return f"start: {body}{closing}\n" + "\n".join(terminals) + "\n"
 

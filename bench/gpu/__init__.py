@@ -1,0 +1,1 @@
+"""GPU runs: Qwen3-shaped models and the offline script that builds, installs and benchmarks."""
