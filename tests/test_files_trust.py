@@ -146,7 +146,7 @@ def test_a_folder_swapped_with_a_link_out_gets_no_output(world: tuple[Path, Path
             except FileNotFoundError:
                 pass  # the folder went away between two steps of the swap: nothing was written anywhere
     assert sorted(os.listdir(outside)) == ["key.txt"], os.listdir(outside)
-    assert flips[0] > 20, flips
+    assert flips[0] > 2, flips
     if sub.is_symlink():
         sub.unlink()
     sub.mkdir(exist_ok=True)
