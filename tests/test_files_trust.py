@@ -980,3 +980,18 @@ def test_text_sniffing_and_decoding_edges() -> None:
     assert decode(b"ab\xffcde", partial=True) != "ab"  # an invalid byte well before the end is no cut
     french = "Le café crème est très bon à Noël, dit-il."
     assert decode(french.encode("cp1252")) == french  # not UTF-8 to the very end: detected, not cut
+
+
+def test_defaults_and_exact_limits(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("KEY=1")
+    (tmp_path / "a.md").write_bytes(b"a" * 100)  # exactly the limit
+    (tmp_path / "b.md").write_text("b")
+    (tmp_path / "r.pdf").write_bytes(make_pdf(["one", "two", "three"]))
+    box = Sandbox([tmp_path], max_file_bytes=100, max_matches=2)  # secrets not allowed unless said
+    with pytest.raises(FileAccessError, match="looks like it holds secrets"):
+        box.input_files([".env"])
+    assert box.input_files(["*.md"]) == [tmp_path / "a.md", tmp_path / "b.md"]  # two files, two allowed
+    big = Sandbox([tmp_path], max_file_bytes=10_000, max_matches=5)
+    assert big.input_files(["r.pdf"]) == [tmp_path / "r.pdf"]  # named, sniffed from its first byte
+    doc = read_document(tmp_path / "r.pdf", "r.pdf", (tmp_path / "r.pdf").read_bytes())
+    assert doc.pages == [0, 5, 10] and doc.text == "one\n\ntwo\n\nthree\n\n"
