@@ -337,7 +337,9 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         f"mutmut: {report['mutants']} mutants, {report['killed']} killed "
         f"({(report['killed_share'] or 0) * 100:.1f}%), {report['explained']} survivors explained, "
-        f"killed or explained: {report['killed_or_explained_share'] * 100:.1f}%.",
+        f"killed or explained: {report['killed_or_explained_share'] * 100:.1f}%. The counts are mutmut's per-mutant "
+        "results in mutants/: a full run, then the survivors run again after tests were added (tests were only "
+        "added, so a killed mutant stays killed).",
         "",
         "| module | mutants | killed | not killed |",
         "| --- | --- | --- | --- |",
