@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -46,6 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="Run only the delegation suite (by value against by reference; Gemma by default, tiny with --quick).",
     )
     parser.add_argument(
+        "--worker",
+        action="store_true",
+        help="Run only the model worker suite (the engine in this process against in its worker process).",
+    )
+    parser.add_argument(
         "--document-tokens",
         type=int,
         default=None,
@@ -61,6 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--rewrite-tokens", type=int, default=None, help="Rewrite suite: tokens per run (default 128; quick 24)."
+    )
+    parser.add_argument(
+        "--rewrite-sides",
+        default=None,
+        help="Rewrite suite: comma-separated sides (default direct,plain,spec,mcp,mcp-plain).",
     )
     return parser
 
@@ -89,9 +100,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.rewrite:
         if args.rewrite_tokens:
             config = dataclasses.replace(config, rewrite_tokens=args.rewrite_tokens)
+        if args.rewrite_sides:
+            config = dataclasses.replace(config, rewrite_sides=tuple(args.rewrite_sides.split(",")))
         return rewrite_report.main(config)
     if args.delegation:
         return delegation_main(config, models_given=bool(args.models), sizes=(args.document_tokens, args.sentences))
+    if args.worker:
+        return worker_main(config)
     results = anyio.run(runner.run, config)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     for path in report.write(results, config.out, stamp):
@@ -116,4 +131,30 @@ def delegation_main(config: Config, *, models_given: bool, sizes: tuple[int | No
     for path in delegation_report.write(results, config.out, stamp):
         print(path)
     print(report.goals_table(results["goals"]))
+    return 0
+
+
+def worker_main(config: Config) -> int:
+    """The worker suite alone, for each model: start-up, decode and embed in this process against in a worker."""
+    from bench import machine, worker
+    from bench.models import resolve_models
+
+    with tempfile.TemporaryDirectory(prefix="mcp-open-bench-") as tmp:
+        models = resolve_models(config.models, Path(tmp), config.ctx)
+        results = {
+            "machine": machine.describe(),
+            "command": " ".join(["python -m bench", *sys.argv[1:]]),
+            "repeats": config.repeats,
+            "threads": config.threads,
+            "worker": {model.name: worker.run(model, config) for model in models},
+            "load_average_at_end": machine.load_average(),
+        }
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    config.out.mkdir(parents=True, exist_ok=True)
+    path = config.out / f"worker-{stamp}.json"
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    markdown = config.out / f"worker-{stamp}.md"
+    markdown.write_text(report.worker_page(results))
+    print(path)
+    print(markdown)
     return 0

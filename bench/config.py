@@ -29,6 +29,7 @@ class Config:
     handshake_repeats: int = 7
     large_model: str = "Qwen/Qwen3-32B-GGUF:Q4_K_M"
     rewrite_tokens: int = 128  # tokens decoded per rewrite-suite run
+    rewrite_sides: tuple[str, ...] = ("direct", "plain", "spec", "mcp", "mcp-plain")
 
     @property
     def embed_repeats(self) -> int:

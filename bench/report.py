@@ -273,3 +273,21 @@ def _worker(data: dict[str, Any]) -> str:
         "worker's cost is the difference in wall time seen by the caller (pipe, pickling, progress messages); on a "
         "busy machine it is within the noise and may come out negative."
     )
+
+
+def worker_page(results: dict[str, Any]) -> str:
+    """The worker suite alone, as markdown: machine, command, and the worker table."""
+    machine = results["machine"]
+    return (
+        "\n\n".join(
+            [
+                "# mcp-open benchmark: the model worker process",
+                f"Command: `{results['command']}`, {results['repeats']} repeats, {results['threads']} threads. Medians "
+                "[quartiles]; in-process and worker runs interleaved per repeat.",
+                f"Machine: {machine.get('cpu')}, {machine.get('logical_cores')} logical cores; load average "
+                f"{machine.get('load_average_at_start')} at start, {results['load_average_at_end']} at end.",
+                _worker(results["worker"]),
+            ]
+        )
+        + "\n"
+    )

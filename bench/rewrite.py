@@ -25,22 +25,20 @@ from bench.stats import summarize
 from mcp_open.engines.llama import LlamaEngine
 from mcp_open.engines.protocol import Hooks
 
-SIDES = ("direct", "plain", "spec", "mcp", "mcp-plain")
 WARMUP_TOKENS = 8
 Run = dict[str, Any]
 
 
-async def run_model(
-    model: BenchModel, config: Config, errlog: TextIO, sides: tuple[str, ...] = SIDES
-) -> dict[str, Any]:
+async def run_model(model: BenchModel, config: Config, errlog: TextIO) -> dict[str, Any]:
     """Every job on one model, every side per repeat."""
+    sides = config.rewrite_sides
     llama = await anyio.to_thread.run_sync(direct.load_generator, model, config)
     engine = await anyio.to_thread.run_sync(direct.load_engine, model, config)
     drafts = engine.decoder.draft_tokens
     try:
         async with AsyncExitStack() as stack:
             servers: dict[str, ModelSession] = {}
-            for name, extra in (("mcp", ()), ("mcp-plain", ("--draft-tokens", "0"))):
+            for name, extra in (("mcp", ("--draft-tokens", str(drafts))), ("mcp-plain", ("--draft-tokens", "0"))):
                 if name in sides:
                     servers[name] = await stack.enter_async_context(model_session(model, config, errlog, *extra))
             runner = _Sides(llama, engine, drafts, servers, config.rewrite_tokens)

@@ -66,12 +66,12 @@ class Settings(BaseSettings):
     )
     threads: int | None = Field(None, ge=1, le=1024, description="CPU threads for decoding (default: half the cores).")
     flash_attn: bool = Field(False, description="Use flash attention (GPU builds).")
-    draft_tokens: int = Field(
-        8,
+    draft_tokens: int | None = Field(
+        None,
         ge=0,
         le=64,
         description="Speculative decoding: tokens guessed from the prompt and files and checked in one batch, "
-        "same output, faster rewrites (0: off).",
+        "same output, faster rewrites on a GPU (0: off; default 8 with GPU layers, off on a CPU).",
     )
     kv_cache_type: KvCacheType = Field("f16", description="KV cache element type: f16, q8_0 or q4_0.")
     main_gpu: int = Field(0, ge=0, le=64, description="GPU that holds the model when not split.")

@@ -42,7 +42,7 @@ def both(engine: LlamaEngine, prompt: Prompt, **kwargs: object) -> tuple[Complet
 
 
 @pytest.mark.parametrize(
-    ("sampling", "least_accepted"), [(GREEDY, 40), (SAMPLED, 5), (WARM, 0)], ids=["greedy", "sampled", "warm"]
+    ("sampling", "least_accepted"), [(GREEDY, 40), (SAMPLED, 2), (WARM, 0)], ids=["greedy", "sampled", "warm"]
 )
 def test_same_tokens_as_one_at_a_time(engine: LlamaEngine, sampling: Sampling, least_accepted: int) -> None:
     plain, fast = both(engine, Prompt.chat([Turn("user", REWRITE)]), max_tokens=160, sampling=sampling)
@@ -141,10 +141,10 @@ async def test_usage_and_info_report_drafts_through_mcp(
     connect_once: ClientFactory, tiny_chat: Path, tiny_embed: Path
 ) -> None:
     args = {"prompt": REWRITE, "max_tokens": 80, "temperature": 0, "seed": 0}
-    async with connect_once(tiny_settings(tiny_chat, tiny_embed)) as client:
+    async with connect_once(tiny_settings(tiny_chat, tiny_embed, draft_tokens=8)) as client:
         result = await client.call_tool("generate", args)
         info = json.loads((await client.read_resource("mcp-open://info")).contents[0].text)
-    async with connect_once(tiny_settings(tiny_chat, tiny_embed, draft_tokens=0)) as client:
+    async with connect_once(tiny_settings(tiny_chat, tiny_embed)) as client:  # a CPU: off by default
         plain = await client.call_tool("generate", args)
     usage = result.structured_content["usage"]
     assert usage["accepted_tokens"] > 0 and usage["drafted_tokens"] >= usage["accepted_tokens"]
@@ -153,3 +153,10 @@ async def test_usage_and_info_report_drafts_through_mcp(
     assert generation["accepted_tokens"] == usage["accepted_tokens"]
     assert plain.structured_content["usage"]["drafted_tokens"] == 0
     assert plain.structured_content["text"] == result.structured_content["text"]
+
+
+def test_drafts_default_on_with_gpu_layers_only() -> None:
+    from mcp_open.runtime.loading import draft_tokens
+
+    assert draft_tokens(None, 0) == 0 and draft_tokens(None, -1) == 8 and draft_tokens(None, 12) == 8
+    assert draft_tokens(4, 0) == 4 and draft_tokens(0, -1) == 0

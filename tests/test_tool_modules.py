@@ -63,3 +63,21 @@ async def test_the_rank_tool_alone_over_a_scripted_embedder() -> None:
     assert best["text"] == "apples" and best["index"] == 0
     (batch,) = engine.embedded  # one batch: the query (wrapped for a Qwen3 embedder), then the documents
     assert batch[0].endswith("Query:apples") and batch[1:] == ["apples", "bolts"]
+
+
+async def test_the_runner_sends_progress_on_change_and_a_heartbeat_not_every_tick() -> None:
+    settings = Settings(timeout=1.5)
+    engine = ScriptedEngine(replies=[[HOLD]])  # holds the model, reporting nothing new, until the timeout
+    mcp = MCPServer("one-tool")
+    generate.register(mcp, Generator(slot_on(engine, settings), folders_of(settings), 64), CallRunner(mcp, settings))
+    sent: list[float] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        sent.append(progress)
+
+    async with Client(mcp) as client:
+        held = await client.call_tool("generate", {"prompt": "Hi"}, progress_callback=on_progress)
+    assert held.is_error
+    # A heartbeat every 0.5 s while nothing changes (about 3 in 1.5 s, plus the prompt's own progress); a pump
+    # that sent on every 0.1 s tick would have sent about 15.
+    assert 2 <= len(sent) <= 8, sent

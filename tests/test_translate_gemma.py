@@ -14,9 +14,10 @@ from tests.translatekit import build, translated_units, units_of
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
-# Locale strings with every placeholder kind, plurals, cues, bold runs; Android's <b> is a control token in Gemma's
-# vocabulary, which guided decoding must spell with ordinary tokens when it forces the tag.
-SUBSET = ("json", "po", "android", "srt", "docx")
+# Locale strings with every placeholder kind and ICU plurals, and cues; Android's <b> is a control token in Gemma's
+# vocabulary, which guided decoding must spell with ordinary tokens when it forces the tag. The whole fixture set
+# (docx, pptx, xlsx, po, ...) runs on Gemma in `python -m bench.translate --suite formats`.
+SUBSET = ("json", "android", "srt")
 
 
 def settings(gemma: Path, folder: Path) -> Settings:
@@ -42,7 +43,7 @@ async def test_documents_keep_structure_and_every_piece(
         for source, out in zip(sources, outputs, strict=True):
             assert placeholders.problems(source, out) == [], (path.name, source, out)
             changed += translatable(source) and out != source
-    assert changed >= 10  # most texts really were translated (the rest kept their source, reported)
+    assert changed >= 6  # most texts really were translated (the rest kept their source, reported)
 
 
 async def test_glossary_terms_are_present(connect_once: ClientFactory, gemma: Path, tmp_path: Path) -> None:

@@ -123,7 +123,7 @@ async def test_a_worker_that_ignores_the_cancel_is_killed_and_the_call_ends_in_t
         stopped = await generate(client, "crash:hang")
         took = time.monotonic() - start
         assert stopped.is_error and "--timeout" in text_of(stopped)
-        assert took < 1 + 2 + 1.5  # the timeout, the two seconds of grace, and margin for a busy machine
+        assert took < 1 + 2 + 3  # the timeout, the two seconds of grace, and margin for a loaded 2-core machine
         assert hung_pid not in worker_pids()
         again = await generate(client, "hello")
         assert not again.is_error and again.structured_content["text"] == "fine"

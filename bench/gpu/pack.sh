@@ -10,9 +10,10 @@ CARRY="$ROOT/bench/gpu/carry"
 VERSION=0.3.36
 PY=3.12
 # What the GPU image already has (/work/.library/device/KINDS.md): never carried twice.
-ON_IMAGE="anyio attrs certifi charset_normalizer click filelock fsspec h11 hf_xet httpcore httpx huggingface_hub idna
+# Small pure-Python ones whose versions matter (anyio, typing_extensions, httpx) are carried anyway.
+ON_IMAGE="attrs certifi charset_normalizer click filelock fsspec h11 hf_xet huggingface_hub idna
 jinja2 lxml markdown_it_py markupsafe mdurl numpy packaging pygments pyyaml requests rich shellingham tqdm typer
-typing_extensions urllib3 sortedcontainers pillow psutil protobuf"
+urllib3 sortedcontainers pillow psutil protobuf"
 
 grep -qxF '/bench/gpu/carry/' "$ROOT/.git/info/exclude" 2>/dev/null \
   || echo '/bench/gpu/carry/' >>"$(git -C "$ROOT" rev-parse --git-common-dir)/info/exclude"
@@ -44,7 +45,8 @@ deps=$(python3 - "$ROOT/pyproject.toml" <<'EOF'
 import sys, tomllib
 project = tomllib.load(open(sys.argv[1], "rb"))["project"]
 skip = ("llama-cpp-python", "srt")  # srt is published as an sdist only: built below
-print(" ".join(d for d in project["dependencies"] if not d.startswith(skip)))
+# llama-cpp-python's own runtime needs (its wheel is built there with --no-deps)
+print(" ".join([d for d in project["dependencies"] if not d.startswith(skip)] + ["diskcache>=5.6.1"]))
 EOF
 )
 platforms=""

@@ -54,7 +54,7 @@ def load_local(spec: str, settings: Settings, embedding: bool, on_progress: Call
             n_gpu_layers=plan.n_gpu_layers,
             n_threads=settings.threads,
             flash_attn=settings.flash_attn,
-            draft_tokens=settings.draft_tokens,
+            draft_tokens=draft_tokens(settings.draft_tokens, plan.n_gpu_layers),
             kv_cache_type=settings.kv_cache_type,
             main_gpu=settings.main_gpu,
             tensor_split=settings.tensor_split,
@@ -77,3 +77,16 @@ def load_local(spec: str, settings: Settings, embedding: bool, on_progress: Call
         f"ctx {layout.n_ctx}",
     )
     return LoadedModel(engine, seconds, resolved, info, plan)
+
+
+# On a CPU a verification batch costs several single-token steps (a small model's batches are compute-bound on a
+# few cores: Gemma 3 270M ran 0.6-1.4x with 8 drafts on 2 loaded cores, bench/results/rewrite-*); on a GPU a batch
+# of 9 costs about one token, which is where drafts pay.
+GPU_DRAFT_TOKENS = 8
+
+
+def draft_tokens(asked: int | None, n_gpu_layers: int) -> int:
+    """Draft tokens per batch: as asked, else on with layers on a GPU and off on a CPU."""
+    if asked is not None:
+        return asked
+    return GPU_DRAFT_TOKENS if n_gpu_layers != 0 else 0

@@ -162,6 +162,8 @@ class Native:
     def evaluate(self, tokens: Sequence[int], first_output: int) -> None:
         """Append tokens to the KV cache in one batch, with logits for every position from first_output on."""
         llama = self._llama
+        if len(tokens) > llama.n_batch:
+            raise ValueError(f"{len(tokens)} tokens do not fit one batch of {llama.n_batch}")
         batch, n_past = llama._batch.batch, llama.n_tokens
         batch.n_tokens = len(tokens)
         for i, token in enumerate(tokens):

@@ -55,7 +55,8 @@ class Stream:
             pending = list(self._prompt[llama.n_tokens :])  # the last batch the prefill left (at least a token)
             emitted = 0
             while True:
-                draft = self._draft(len(pending), emitted)
+                # No draft with the prompt: its logits would cost the first token (a vocabulary-wide row each).
+                draft = self._draft(len(pending), emitted) if emitted else []
                 self._evaluate(pending, draft, first=emitted == 0)
                 kept_end = llama.n_tokens - len(draft)  # KV positions that stay whatever the draft's fate
                 round_tokens: list[int] = []
@@ -77,14 +78,15 @@ class Stream:
 
     def _evaluate(self, pending: list[int], draft: list[int], *, first: bool) -> None:
         """One batch: the pending tokens and the draft, with logits from the last pending token on."""
-        if first:
+        if first and len(pending) > 1:
             # The prompt's last batch: prompt work (the batch thread count), a cancel may stop it midway.
             with self._prefix.guarded(self._should_stop):
                 self._native.evaluate([*pending, *draft], len(pending) - 1)
             self._prefix.prompt_tokens_evaluated += len(pending)
             return
         # Single tokens and drafts are decode-sized work: on a busy 2-core machine the batch thread count (all
-        # cores) ran small batches 7x slower than single tokens (bench/results/structured-speed-*).
+        # cores) ran small batches 7x slower than single tokens (bench/results/structured-speed-*), and one
+        # cached prompt token with a draft took 1.5 s instead of 30 ms to a first token (load average 19).
         with self._native.decode_threads():
             self._native.evaluate([*pending, *draft], len(pending) - 1)
 
