@@ -28,7 +28,9 @@ async def test_a_real_worker_killed_while_decoding_costs_that_call_only(
     tiny_chat: Path, tiny_embed: Path, connect_once: ClientFactory
 ) -> None:
     before = set(worker_pids())
-    async with connect_once(tiny_settings(tiny_chat, tiny_embed)) as client:
+    # A 3,000-token prompt: its batches alone outlast the first progress tick on an idle machine, where the tiny
+    # model decodes 400 tokens in 35 ms.
+    async with connect_once(tiny_settings(tiny_chat, tiny_embed, ctx=4096)) as client:
         killed: list[int] = []
 
         async def kill_once_it_decodes(_p: float, _total: float | None, message: str | None) -> None:
@@ -38,7 +40,7 @@ async def test_a_real_worker_killed_while_decoding_costs_that_call_only(
                 for pid in killed:
                     os.kill(pid, signal.SIGKILL)
 
-        args = {"prompt": "word " * 300, "max_tokens": 400, "temperature": 1.0}
+        args = {"prompt": "word " * 1000, "max_tokens": 400, "temperature": 1.0}
         result = await client.call_tool("generate", args, progress_callback=kill_once_it_decodes)
         assert killed and result.is_error, text_of(result)
         assert "died with SIGKILL while decoding" in text_of(result) and "tiny-qwen3.gguf" in text_of(result)
