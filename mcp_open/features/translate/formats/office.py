@@ -10,6 +10,7 @@ import copy
 import io
 import re
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 from mcp_open.errors import InvalidRequestError
@@ -112,14 +113,7 @@ def read_docx(data: bytes) -> Extracted:
     paragraphs = [p for part in parts for p in part.iter(f"{W}p")]
     units, writers = _collect(paragraph_unit(list(p.findall(f"{W}r")), WORD) for p in paragraphs)
 
-    def rebuild(translations: list[str], _target: str) -> bytes:
-        for write, text in zip(writers, translations, strict=True):
-            write(text)
-        out = io.BytesIO()
-        document.save(out)
-        return out.getvalue()
-
-    return Extracted(units, rebuild)
+    return Extracted(units, _saving(writers, document.save))
 
 
 def read_pptx(data: bytes) -> Extracted:
@@ -133,14 +127,7 @@ def read_pptx(data: bytes) -> Extracted:
     paragraphs = [p for slide in deck.slides for p in slide.shapes._spTree.iter(f"{A}p")]
     units, writers = _collect(paragraph_unit(list(p.findall(f"{A}r")), DRAWING) for p in paragraphs)
 
-    def rebuild(translations: list[str], _target: str) -> bytes:
-        for write, text in zip(writers, translations, strict=True):
-            write(text)
-        out = io.BytesIO()
-        deck.save(out)
-        return out.getvalue()
-
-    return Extracted(units, rebuild)
+    return Extracted(units, _saving(writers, deck.save))
 
 
 def read_xlsx(data: bytes) -> Extracted:
@@ -159,12 +146,19 @@ def read_xlsx(data: bytes) -> Extracted:
         if cell.data_type == "s" and isinstance(cell.value, str) and not cell.value.startswith("=")
     ]
     units = [str(cell.value) for cell in cells]
+    return Extracted(units, _saving([partial(setattr, cell, "value") for cell in cells], book.save))
+
+
+def _saving(
+    writers: list[Callable[[str], None]], save: Callable[[io.BytesIO], None]
+) -> Callable[[list[str], str], bytes]:
+    """A rebuild that hands each translation to its writer, then saves the changed package as bytes."""
 
     def rebuild(translations: list[str], _target: str) -> bytes:
-        for cell, text in zip(cells, translations, strict=True):
-            cell.value = text
+        for write, text in zip(writers, translations, strict=True):
+            write(text)
         out = io.BytesIO()
-        book.save(out)
+        save(out)
         return out.getvalue()
 
-    return Extracted(units, rebuild)
+    return rebuild
